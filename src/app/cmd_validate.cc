@@ -1,0 +1,5 @@
+#include "app/commands.h"
+
+namespace hlsforge::app {
+void RegisterValidate(CLI::App&) {}
+}  // namespace hlsforge::app
