@@ -1,0 +1,89 @@
+// ObjectStore: the two buckets (upload, hls) behind one small interface, chosen by URL:
+//   file:///abs/folder   a folder as a bucket (embedded default)
+//   s3://bucket          any S3 API (endpoint/region/path-style in StoreOptions)
+//   memory://name        in-process, for unit tests
+// Keys are relative, '/'-separated, never start with '/', never contain "." or ".." segments,
+// NUL or control characters; every backend rejects such keys with kInvalidArgument, so nothing
+// can be read or written outside the bucket.
+// All methods are thread-safe and blocking. Large objects are streamed, never held in memory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace hlsforge::storage {
+
+struct ObjectInfo {
+  std::string key;
+  std::string etag;  // content identity: S3 ETag; file backend: hash of size+mtime+inode
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+  std::string content_type;  // when known (Head)
+};
+
+struct ListPage {
+  std::vector<ObjectInfo> objects;
+  std::string next_token;  // "" = last page
+};
+
+struct PutOptions {
+  std::string content_type;   // "" = application/octet-stream
+  std::string cache_control;  // "" = none
+};
+
+struct StoreOptions {
+  std::string endpoint;  // s3: "http://127.0.0.1:4566"; "" = AWS for the region
+  std::string region = "us-east-1";
+  bool path_style = true;
+  // Credentials; empty = from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+  std::string access_key_id, secret_access_key, session_token;
+  uint64_t multipart_threshold = 64ull << 20;  // s3: PUT larger files in parts
+  int max_retries = 4;                           // s3: on 5xx, 429, connection errors
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // One page of keys under `prefix`, in lexicographic order, starting after `token`.
+  virtual Result<ListPage> List(const std::string& prefix, const std::string& token,
+                                int max_keys = 1000) = 0;
+  // kNotFound if the key does not exist.
+  virtual Result<ObjectInfo> Head(const std::string& key) = 0;
+  // Streams the object into `dest` (written to a temp name, then renamed).
+  virtual Status GetToFile(const std::string& key, const std::filesystem::path& dest) = 0;
+  // Reads a small object (playlists) whole; kResourceExhausted above max_bytes.
+  virtual Result<std::string> GetBytes(const std::string& key, uint64_t max_bytes = 16 << 20) = 0;
+  // Streams `length` bytes from `offset` (length 0 = to the end) to `sink`; sink returns false
+  // to stop early.
+  virtual Status ReadRange(const std::string& key, uint64_t offset, uint64_t length,
+                           const std::function<bool(const char*, size_t)>& sink) = 0;
+  // Readers see the old object or the new one, never a partial one.
+  virtual Status PutFile(const std::string& key, const std::filesystem::path& src,
+                         const PutOptions& options = {}) = 0;
+  virtual Status PutBytes(const std::string& key, std::string_view data,
+                          const PutOptions& options = {}) = 0;
+  // Deleting a missing key is OK.
+  virtual Status Delete(const std::string& key) = 0;
+  // Deletes every key under prefix (batched on S3). prefix must be non-empty.
+  virtual Status DeletePrefix(const std::string& prefix) = 0;
+  // The URL this store was opened with (secrets removed).
+  virtual std::string Url() const = 0;
+};
+
+// Opens a store by URL. kInvalidArgument for an unknown scheme or malformed URL.
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url,
+                                                     const StoreOptions& options = {});
+
+// kInvalidArgument unless `key` is a safe relative key (see above). Max 1024 bytes.
+Status ValidateKey(std::string_view key);
+
+}  // namespace hlsforge::storage
