@@ -86,3 +86,105 @@ double ProbeDuration(const std::string& p) {
 }
 
 }  // namespace hlsforge::testing
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+#include <thread>
+
+namespace hlsforge::testing {
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) Stop(SIGKILL, true);
+}
+
+Status ChildProcess::Start(const std::vector<std::string>& argv, const fs::path& log,
+                           const std::map<std::string, std::string>& env) {
+  log_ = log;
+  std::vector<std::string> envs;
+  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Internal("cannot open log " + log.string());
+  pid_t pid = fork();
+  if (pid < 0) return Internal("fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    for (auto& e : envs) putenv(e.data());
+    execvp(cargv[0], cargv.data());
+    _exit(127);
+  }
+  close(fd);
+  pid_ = pid;
+  return Status::Ok();
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0) return false;
+  int st;
+  pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int ChildProcess::Stop(int sig, bool wait) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  if (sig == SIGKILL) kill(-pid_, SIGKILL);  // its ffmpeg children too
+  if (!wait) return 0;
+  int st = 0;
+  for (int i = 0; i < 300; ++i) {
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      if (sig != SIGKILL) kill(-r, SIGKILL);
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(-pid_, SIGKILL);
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+  return 128 + SIGKILL;
+}
+
+std::string ChildProcess::Log() const {
+  auto r = ReadFile(log_);
+  return r.ok() ? *r : "";
+}
+
+bool WaitFor(const std::function<bool()>& pred, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+Result<std::string> HttpGet(int port, const std::string& path) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_connection_timeout(2);
+  cli.set_read_timeout(10);
+  auto res = cli.Get(path);
+  if (!res) return Unavailable("GET " + path + ": " + httplib::to_string(res.error()));
+  if (res->status < 200 || res->status >= 300) {
+    return Internal("GET " + path + ": HTTP " + std::to_string(res->status) + " " + res->body);
+  }
+  return res->body;
+}
+
+}  // namespace hlsforge::testing

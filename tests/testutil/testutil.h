@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,5 +42,40 @@ SubprocessResult RunHlsforge(const std::vector<std::string>& args, int timeout_s
 // Duration in seconds of a media file or playlist as ffprobe reports it (format=duration),
 // or a negative number on failure.
 double ProbeDuration(const std::string& url_or_path);
+
+}  // namespace hlsforge::testing
+
+namespace hlsforge::testing {
+
+// A long-running child (e.g. `hlsforge serve`) with stdout+stderr going to a log file.
+// Killed with SIGKILL on destruction if still running.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  Status Start(const std::vector<std::string>& argv, const std::filesystem::path& log,
+               const std::map<std::string, std::string>& env = {});
+  // Sends `sig`; when wait, reaps the child (up to 30 s, then SIGKILL). Returns the exit code,
+  // or 128+signal.
+  int Stop(int sig, bool wait = true);
+  bool Running();
+  int pid() const { return pid_; }
+  // The log so far.
+  std::string Log() const;
+
+ private:
+  int pid_ = -1;
+  std::filesystem::path log_;
+};
+
+// Polls `pred` every 100 ms until it is true or `seconds` pass; returns its last value.
+bool WaitFor(const std::function<bool()>& pred, double seconds);
+
+// HTTP GET on 127.0.0.1:port; returns the body, or an error Status for transport failures
+// and non-2xx answers (the message carries the status code).
+Result<std::string> HttpGet(int port, const std::string& path);
 
 }  // namespace hlsforge::testing
