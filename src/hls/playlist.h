@@ -1,4 +1,8 @@
 // HLS playlist model (RFC 8216), independent of how it is read or written.
+//
+// URIs (Segment::uri, Variant::uri) are plain relative paths, i.e. object keys relative to the
+// playlist ("0.ts", "my clip.mov/1/index.m3u8"), NOT percent-encoded: the writer (writer.h)
+// encodes them and the parser (parser.h) decodes them. Do not pre-encode.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +13,7 @@ namespace hlsforge::hls {
 
 struct Segment {
   double duration = 0;  // EXTINF seconds
-  std::string uri;      // relative to the playlist, e.g. "0.ts"
+  std::string uri;      // relative to the playlist, e.g. "0.ts" (not URI-encoded)
 };
 
 // A media playlist of one rendition (VOD: complete, with EXT-X-ENDLIST).
@@ -33,7 +37,7 @@ struct Variant {
   int width = 0, height = 0;      // 0 = omitted
   double frame_rate = 0;          // 0 = omitted
   std::string name;               // NAME attribute ("" = omitted); the catalog uses it
-  std::string uri;
+  std::string uri;                // relative path, e.g. "0/index.m3u8" (not URI-encoded)
 };
 
 // A multivariant ("master") playlist.
