@@ -1,10 +1,20 @@
 // ObjectStore: the two buckets (upload, hls) behind one small interface, chosen by URL:
-//   file:///abs/folder   a folder as a bucket (embedded default)
-//   s3://bucket          any S3 API (endpoint/region/path-style in StoreOptions)
-//   memory://name        in-process, for unit tests
-// Keys are relative, '/'-separated, never start with '/', never contain "." or ".." segments,
-// NUL or control characters; every backend rejects such keys with kInvalidArgument, so nothing
-// can be read or written outside the bucket.
+//   file:///abs/folder   a folder as a bucket (embedded default); created if missing
+//   memory://name        in-process, for unit tests; the same name in one process is the same
+//                        store (so separately opened components share it)
+//   s3://bucket[/prefix][?endpoint=URL&region=R&path_style=0|1]
+//                        any S3 API. Query values override StoreOptions (endpoint e.g.
+//                        http://127.0.0.1:4566, percent-encoded or not). Keys live under
+//                        `prefix/` when a prefix is given. Unknown query parameters are rejected.
+//                        Credentials never go in the URL: StoreOptions or AWS_ACCESS_KEY_ID /
+//                        AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+// Keys are relative, '/'-separated UTF-8, at most 1024 bytes with segments of at most 255 bytes;
+// they never start or end with '/', never have empty segments ("a//b"), segments starting with
+// '.' (so no "." / ".." and no hidden files), backslashes, NUL or control characters. Every
+// backend rejects such keys with kInvalidArgument, so nothing can be read or written outside the
+// bucket. List skips stored keys that break these rules (e.g. written by another S3 client).
+// Content type: PutOptions.content_type when given, else GuessContentType(key). The file backend
+// always answers GuessContentType(key) and ignores cache_control (its HTTP server sets headers).
 // All methods are thread-safe and blocking. Large objects are streamed, never held in memory.
 #pragma once
 
@@ -31,11 +41,11 @@ struct ObjectInfo {
 
 struct ListPage {
   std::vector<ObjectInfo> objects;
-  std::string next_token;  // "" = last page
+  std::string next_token;  // "" = last page; otherwise opaque, pass it back to List
 };
 
 struct PutOptions {
-  std::string content_type;   // "" = application/octet-stream
+  std::string content_type;   // "" = GuessContentType(key) (application/octet-stream if unknown)
   std::string cache_control;  // "" = none
 };
 
@@ -46,7 +56,8 @@ struct StoreOptions {
   // Credentials; empty = from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
   std::string access_key_id, secret_access_key, session_token;
   uint64_t multipart_threshold = 64ull << 20;  // s3: PUT larger files in parts
-  int max_retries = 4;                           // s3: on 5xx, 429, connection errors
+  uint64_t multipart_part_size = 16ull << 20;  // s3: raised to >= 5 MiB and <= 10,000 parts
+  int max_retries = 4;                         // s3: on 5xx, 429, connection errors
 };
 
 class ObjectStore {
@@ -85,5 +96,10 @@ Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& url,
 
 // kInvalidArgument unless `key` is a safe relative key (see above). Max 1024 bytes.
 Status ValidateKey(std::string_view key);
+
+// MIME type from the key's extension (case-insensitive): .m3u8 application/vnd.apple.mpegurl,
+// .ts video/mp2t, .m4s video/iso.segment, .mp4 video/mp4, .json application/json, ...;
+// application/octet-stream when unknown.
+std::string GuessContentType(std::string_view key);
 
 }  // namespace hlsforge::storage
