@@ -240,11 +240,20 @@ struct VariantState {
 class Checker {
  public:
   explicit Checker(ValidationReport& r) : r_(r) {}
+  // File names and messages quote what hostile playlists contain: keep each violation on one
+  // printable line.
   void Add(const std::string& file, const std::string& rule, const std::string& message) {
-    r_.violations.push_back({file, rule, message});
+    r_.violations.push_back({Printable(file), rule, Printable(message)});
   }
 
  private:
+  static std::string Printable(std::string s) {
+    for (char& ch : s) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
+    }
+    return s;
+  }
+
   ValidationReport& r_;
 };
 

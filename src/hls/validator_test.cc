@@ -438,6 +438,21 @@ TEST_F(ValidatorTest, HostileSegmentNamesStayInert) {
   for (const auto& v : r.violations) EXPECT_THAT(v.file, ::testing::Not(HasSubstr("weird")));
 }
 
+TEST_F(ValidatorTest, ViolationsStayOnePrintableLine) {
+  fs::path p = Copy("newline-uri");
+  auto m = ParseMaster(Slurp(p / "master.m3u8"));
+  ASSERT_TRUE(m.ok());
+  m->variants[1].uri = "1/index\n\rx.m3u8";  // written as 1/index%0A%0Dx.m3u8
+  m->variants[1].codecs.clear();             // so a message names the variant by its URI
+  Spit(p / "master.m3u8", WriteMaster(*m));
+  ValidationReport r = Validate(p);
+  ExpectRule(r, "uri-escape", "master.m3u8", "control character");
+  ExpectRule(r, "variant-codecs", "master.m3u8", "1/index??x.m3u8: CODECS missing");
+  for (const auto& v : r.violations) {
+    EXPECT_EQ(v.ToString().find_first_of("\r\n"), std::string::npos) << v.ToString();
+  }
+}
+
 TEST_F(ValidatorTest, UnreadableInputIsAnError) {
   auto r = ValidatePackage(tmp_->path() / "does-not-exist");
   ASSERT_FALSE(r.ok());
