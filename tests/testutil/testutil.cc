@@ -1,5 +1,7 @@
 #include "testutil/testutil.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -36,18 +38,61 @@ Result<fs::path> MakeClip(const fs::path& dir, const ClipSpec& s, const std::str
   if (s.vcodec == "libx265") argv.insert(argv.end(), {"-x265-params", "log-level=error"});
   if (s.audio) argv.insert(argv.end(), {"-c:a", "aac", "-b:a", "96k"});
   if (s.rotate != 0) {
-    // ffmpeg 5.1 writes the display matrix from the legacy "rotate" metadata tag.
-    argv.insert(argv.end(), {"-metadata:s:v:0", "rotate=" + std::to_string(s.rotate)});
+    // ffmpeg 5.1 no longer turns the legacy "rotate" tag into a display matrix (and has no
+    // -display_rotation yet): SetMp4Rotation patches the written file below.
+    if (s.container != "mp4" && s.container != "mov") {
+      return InvalidArgument("MakeClip: rotate needs an mp4 or mov container");
+    }
   }
   argv.push_back("-shortest");
   fs::path tmp = out;
-  tmp += ".part." + s.container;
+  tmp += ".part" + std::to_string(getpid()) + "." + s.container;  // concurrent test processes
   argv.push_back(tmp.string());
   auto r = RunSubprocess(argv);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) return Internal("ffmpeg could not make test clip: " + r->err);
+  if (s.rotate != 0) {
+    Status st = SetMp4Rotation(tmp, s.rotate);
+    if (!st.ok()) return st;
+  }
   fs::rename(tmp, out);
   return out;
+}
+
+Status SetMp4Rotation(const fs::path& path, int degrees) {
+  auto data = ReadFile(path);
+  if (!data.ok()) return data.status();
+  std::string& d = *data;
+  // tkhd matrix {a b u, c d v, x y w} (16.16 / 2.30 fixed point). For a clockwise display
+  // rotation the 2x2 part is {cos, sin, -sin, cos}; ffprobe then reports rotation = -degrees.
+  int32_t cs = 0, sn = 0;
+  switch (((degrees % 360) + 360) % 360) {
+    case 0: cs = 1; break;
+    case 90: sn = 1; break;
+    case 180: cs = -1; break;
+    case 270: sn = -1; break;
+    default: return InvalidArgument("rotation must be a multiple of 90");
+  }
+  const int32_t m[9] = {cs * 65536, sn * 65536, 0, -sn * 65536, cs * 65536, 0, 0, 0, 1 << 30};
+  bool patched = false;
+  for (size_t at = d.find("tkhd"); at != std::string::npos && at >= 4; at = d.find("tkhd", at + 4)) {
+    size_t box = at - 4;
+    int version = static_cast<unsigned char>(d[at + 4]);
+    size_t matrix = box + (version == 1 ? 60 : 48);
+    if (matrix + 36 + 8 > d.size()) break;
+    // The video track is the one with a non-zero width (16.16) after the matrix.
+    uint32_t width = 0;
+    for (int i = 0; i < 4; ++i) width = (width << 8) | static_cast<unsigned char>(d[matrix + 36 + i]);
+    if (width == 0) continue;
+    for (int k = 0; k < 9; ++k) {
+      uint32_t v = static_cast<uint32_t>(m[k]);
+      for (int i = 0; i < 4; ++i) d[matrix + 4 * k + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+    }
+    patched = true;
+    break;
+  }
+  if (!patched) return Internal("no video tkhd box in " + path.string());
+  return WriteFileAtomic(path, d);
 }
 
 std::string HlsforgeBin() {

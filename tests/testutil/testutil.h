@@ -33,6 +33,10 @@ struct ClipSpec {
 Result<std::filesystem::path> MakeClip(const std::filesystem::path& dir, const ClipSpec& spec,
                                        const std::string& name = "");
 
+// Sets the display rotation (clockwise degrees: 0, 90, 180, 270) of the video track of an MP4/MOV
+// file in place, by rewriting its tkhd matrix.
+Status SetMp4Rotation(const std::filesystem::path& path, int degrees);
+
 // Path of the built `hlsforge` binary (from the HLSFORGE_BIN compile definition or env).
 std::string HlsforgeBin();
 
