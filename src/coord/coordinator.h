@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,12 @@ class Coordinator {
   // Ephemeral heartbeat copy (JSON) with a TTL, for fast dashboards.
   virtual Status PublishHeartbeat(const std::string& worker_id, const std::string& json,
                                   std::chrono::milliseconds ttl) = 0;
+
+  // Live heartbeat copies published within their TTL: worker id -> JSON. (Additive; the
+  // default returns an empty map so that test doubles need not implement it.)
+  virtual Result<std::map<std::string, std::string>> Heartbeats() {
+    return std::map<std::string, std::string>{};
+  }
 
   // Wake-ups: Notify wakes every waiter on channel. Wait blocks up to timeout; true if woken.
   virtual Status Notify(const std::string& channel) = 0;

@@ -14,10 +14,12 @@ include_guard(GLOBAL)
 
 set(HLSFORGE_TEST_PG_PORT 15432 CACHE STRING "Port of the PostgreSQL test fixture")
 set(HLSFORGE_TEST_REDIS_PORT 16379 CACHE STRING "Port of the Redis test fixture")
-set(HLSFORGE_TEST_SERVERS_DIR ${CMAKE_BINARY_DIR}/test-servers)
-set(HLSFORGE_TEST_SERVERS_SCRIPTS ${PROJECT_SOURCE_DIR}/tests/servers)
-set(HLSFORGE_TEST_PG_URL "postgresql://postgres@127.0.0.1:${HLSFORGE_TEST_PG_PORT}/hlsforge_test")
-set(HLSFORGE_TEST_REDIS_URL "redis://127.0.0.1:${HLSFORGE_TEST_REDIS_PORT}")
+# INTERNAL cache entries: visible in every directory, whichever included this file first.
+set(HLSFORGE_TEST_SERVERS_DIR ${CMAKE_BINARY_DIR}/test-servers CACHE INTERNAL "")
+set(HLSFORGE_TEST_SERVERS_SCRIPTS ${PROJECT_SOURCE_DIR}/tests/servers CACHE INTERNAL "")
+set(HLSFORGE_TEST_PG_URL "postgresql://postgres@127.0.0.1:${HLSFORGE_TEST_PG_PORT}/hlsforge_test"
+  CACHE INTERNAL "")
+set(HLSFORGE_TEST_REDIS_URL "redis://127.0.0.1:${HLSFORGE_TEST_REDIS_PORT}" CACHE INTERNAL "")
 
 # fsync off: test data is disposable, and it makes CREATE DATABASE per test cheap.
 set(_hf_pg_opts "HLSFORGE_PG_OPTS=-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
