@@ -24,7 +24,11 @@ std::string BuildFilterGraph(const SourceInfo& src, const Ladder& ladder) {
   // onto the planned grid, applies the 60 fps cap, and is a no-op for a CFR source at the same
   // rate. It runs once, before the split. ffmpeg has already rotated the picture upright
   // (autorotate), so the sizes below are in display orientation.
-  std::string g = "[0:" + std::to_string(src.video_index) + "]fps=" + ladder.frame_rate.ToString();
+  std::string g = "[0:" + std::to_string(src.video_index) + "]";
+  // Interlaced sources (broadcast, DV, old camcorders): scaling fields as frames would comb.
+  // bwdif (one frame per frame, only frames flagged interlaced) runs once, before the split.
+  if (src.interlaced) g += "bwdif=mode=send_frame:parity=auto:deint=interlaced,";
+  g += "fps=" + ladder.frame_rate.ToString();
   auto branch = [](const Rendition& r) {
     // setsar=1: square pixels, since the sizes already include the source's aspect.
     // format=yuv420p: 8-bit 4:2:0 H.264 (High profile) whatever the source (10-bit, 4:2:2 ProRes).

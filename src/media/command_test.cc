@@ -190,6 +190,17 @@ TEST(Command, PortraitSizesInDisplayOrientation) {
   EXPECT_THAT(g, HasSubstr("scale=1080:1920:"));
 }
 
+TEST(Command, InterlacedSourceIsDeinterlacedOnceBeforeTheSplit) {
+  SourceInfo s = Src(1920, 1080);
+  s.interlaced = true;
+  auto g = BuildFilterGraph(s, Plan(s));
+  EXPECT_THAT(
+      g, ::testing::StartsWith("[0:0]bwdif=mode=send_frame:parity=auto:deint=interlaced,fps="));
+  EXPECT_EQ(g.find("bwdif", 10), std::string::npos);
+  s.interlaced = false;
+  EXPECT_THAT(BuildFilterGraph(s, Plan(s)), ::testing::Not(HasSubstr("bwdif")));
+}
+
 TEST(Command, FormatBitrate) {
   EXPECT_EQ(FormatBitrate(800000), "800k");
   EXPECT_EQ(FormatBitrate(17778000), "17778k");

@@ -159,7 +159,8 @@ json SourceInfo::ToJson() const {
                 {"pix_fmt", pix_fmt},
                 {"bit_depth", bit_depth},
                 {"bit_rate", video_bit_rate},
-                {"frames", frames}};
+                {"frames", frames},
+                {"interlaced", interlaced}};
   if (has_audio) {
     j["audio"] = {{"index", audio_index},
                   {"codec", audio_codec},
@@ -255,6 +256,9 @@ Result<SourceInfo> ParseProbeJson(std::string_view text) {
   s.bit_depth =
       raw_bits >= 8 && raw_bits <= 16 ? static_cast<int>(raw_bits) : BitDepthFromPixFmt(s.pix_fmt);
   s.video_bit_rate = Int(v, "bit_rate");
+  std::string field_order = Str(v, "field_order");
+  s.interlaced =
+      field_order == "tt" || field_order == "bb" || field_order == "tb" || field_order == "bt";
 
   bool still = false;
   if (v.contains("disposition") && v["disposition"].is_object()) {

@@ -64,6 +64,7 @@ struct SourceInfo {
   int bit_depth = 8;
   int64_t video_bit_rate = 0;  // 0 = unknown
   int64_t frames = 0;          // nb_frames, 0 = unknown
+  bool interlaced = false;     // field_order tt/bb/tb/bt: deinterlace before scaling
 
   // Audio (the first audio stream).
   bool has_audio = false;

@@ -57,6 +57,12 @@ TEST(ProbeJson, PlainLandscape) {
   EXPECT_EQ(s->audio_channels, 2);
   EXPECT_EQ(s->audio_index, 1);
   EXPECT_EQ(s->video_bit_rate, 5000000);
+  EXPECT_FALSE(s->interlaced);
+  json v = VideoStream();
+  v["field_order"] = "tt";
+  auto i = ParseProbeJson(Doc({v}).dump());
+  ASSERT_TRUE(i.ok());
+  EXPECT_TRUE(i->interlaced);
 }
 
 TEST(ProbeJson, RotationFromDisplayMatrixAndTag) {
