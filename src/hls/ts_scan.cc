@@ -84,6 +84,16 @@ void ScanNals(std::string_view es, VideoCodec codec, TsVideoStart& r) {
       r.first_slice_nal_type = type;
       return;
     }
+    bool param_set =
+        codec == VideoCodec::kH264 ? (type == 7 || type == 8) : (type >= 32 && type <= 34);
+    if (param_set) {
+      size_t end = es.find(std::string_view("\0\0\1", 3), h);
+      if (end == std::string_view::npos) end = es.size();
+      std::string_view nal = es.substr(h, std::min<size_t>(end - h, 4096));
+      while (!nal.empty() && nal.back() == 0) nal.remove_suffix(1);  // zero_byte of the next
+      r.parameter_sets.append(nal);
+      r.parameter_sets += '|';
+    }
     if (r.nal_types.size() > 1000) return;  // not a sane access unit
     i = h;
   }

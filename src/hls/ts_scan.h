@@ -33,6 +33,9 @@ struct TsVideoStart {
   // From the H.264 SPS in the first access unit, if any (the bytes of avc1.PPCCLL).
   bool has_sps = false;
   int profile_idc = 0, constraint_flags = 0, level_idc = 0;
+  // The parameter set NAL units (H.264 SPS/PPS, HEVC VPS/SPS/PPS) of the first access unit,
+  // byte for byte: segments with equal parameter sets have the same size, profile and level.
+  std::string parameter_sets;
 
   // A decoder can start here: first access unit at a PES start, first slice is an IDR, and
   // (H.264) the parameter sets come with it.

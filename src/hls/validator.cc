@@ -78,19 +78,26 @@ struct SegmentProbe {
   StreamInfo video, audio;
 };
 
-// One ffprobe run per segment: stream parameters and every packet's timestamps.
-Result<SegmentProbe> ProbeSegment(const fs::path& abs, int timeout_s) {
+// What ffprobe said about one input: its JSON, or why there is none.
+struct ProbeRun {
+  std::string error;  // "" = ok
+  json j;
+};
+
+// One ffprobe run: stream parameters and every packet's timestamps (and byte position). The
+// input is forced to MPEG-TS and only the listed protocols may open anything.
+Result<ProbeRun> RunFfprobe(const std::string& url, const std::string& protocols, int timeout_s) {
   SubprocessOptions o;
   o.timeout = std::chrono::seconds(timeout_s);
-  o.capture_limit = 64 << 20;
+  o.capture_limit = 256 << 20;
   auto run =
-      RunSubprocess({"ffprobe", "-v", "error", "-hide_banner", "-protocol_whitelist", "file", "-f",
-                     "mpegts", "-of", "json=c=1", "-show_entries",
+      RunSubprocess({"ffprobe", "-v", "error", "-hide_banner", "-protocol_whitelist", protocols,
+                     "-f", "mpegts", "-of", "json=c=1", "-show_entries",
                      "stream=index,codec_type,codec_name,profile,level,width,height,r_frame_rate,"
-                     "avg_frame_rate,time_base:packet=stream_index,pts,duration",
-                     "-i", "file:" + abs.string()},
+                     "avg_frame_rate,time_base:packet=stream_index,pts,duration,pos",
+                     "-i", url},
                     o);
-  SegmentProbe p;
+  ProbeRun p;
   if (!run.ok()) {
     if (run.status().code() == Code::kDeadlineExceeded) {
       p.error = "ffprobe timed out";
@@ -104,65 +111,145 @@ Result<SegmentProbe> ProbeSegment(const fs::path& abs, int timeout_s) {
     p.error = "ffprobe failed: " + err;
     return p;
   }
-  json j = json::parse(run->out, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    p.error = "ffprobe printed unparsable JSON";
+  p.j = json::parse(run->out, nullptr, /*allow_exceptions=*/false);
+  if (p.j.is_discarded() || !p.j.is_object()) p.error = "ffprobe printed unparsable JSON";
+  return p;
+}
+
+struct Track {
+  bool video = false;
+  double tb = 0;
+  double frame = 0;  // nominal packet duration in seconds
+};
+
+// Time covered by a set of packets: from the earliest pts to the latest pts + duration.
+struct Span {
+  double first = 0, end = 0;
+  bool any = false;
+  void Add(double pts, double dur) {
+    first = any ? std::min(first, pts) : pts;
+    end = any ? std::max(end, pts + dur) : pts + dur;
+    any = true;
+  }
+  double Length() const { return any ? end - first : -1; }
+};
+
+// Fills the first video and first audio stream of `j` into `p`; returns stream index -> track.
+std::map<int, Track> ReadStreams(const json& j, SegmentProbe& p) {
+  std::map<int, Track> tracks;
+  for (const auto& s : j.value("streams", json::array())) {
+    std::string type = s.value("codec_type", "");
+    StreamInfo* info = type == "video" ? &p.video : type == "audio" ? &p.audio : nullptr;
+    if (info == nullptr || info->present) continue;  // first stream of each type counts
+    info->present = true;
+    info->codec_name = s.value("codec_name", "");
+    info->profile = s.value("profile", "");
+    info->level = s.value("level", 0);
+    info->width = s.value("width", 0);
+    info->height = s.value("height", 0);
+    info->r_fps = ParseRational(s.value("r_frame_rate", "0/0"));
+    info->avg_fps = ParseRational(s.value("avg_frame_rate", "0/0"));
+    Track t;
+    t.video = info == &p.video;
+    t.tb = ParseRational(s.value("time_base", "1/90000"));
+    double fps = info->r_fps > 0 ? info->r_fps : info->avg_fps;
+    t.frame = fps > 0 ? 1.0 / fps : 0;
+    tracks[s.value("index", -1)] = t;
+  }
+  return tracks;
+}
+
+// Calls f(track, pts_seconds, duration_seconds, pos) for each packet with a pts.
+template <typename F>
+void ForEachPacket(const json& j, const std::map<int, Track>& tracks, F f) {
+  for (const auto& pkt : j.value("packets", json::array())) {
+    auto it = tracks.find(pkt.value("stream_index", -1));
+    if (it == tracks.end() || !pkt.contains("pts") || !pkt["pts"].is_number()) continue;
+    const Track& t = it->second;
+    double pts = pkt["pts"].get<double>() * t.tb;
+    double dur = pkt.contains("duration") && pkt["duration"].is_number()
+                     ? pkt["duration"].get<double>() * t.tb
+                     : t.frame;
+    int64_t pos = -1;
+    if (pkt.contains("pos") && pkt["pos"].is_string()) {
+      pos = std::strtoll(pkt["pos"].get<std::string>().c_str(), nullptr, 10);
+    } else if (pkt.contains("pos") && pkt["pos"].is_number()) {
+      pos = pkt["pos"].get<int64_t>();
+    }
+    f(t, pts, dur, pos);
+  }
+}
+
+// One segment, one ffprobe.
+Result<SegmentProbe> ProbeSegment(const fs::path& abs, int timeout_s) {
+  ASSIGN_OR_RETURN(ProbeRun run, RunFfprobe("file:" + abs.string(), "file", timeout_s));
+  SegmentProbe p;
+  if (!run.error.empty()) {
+    p.error = run.error;
     return p;
   }
   try {
-    struct Track {
-      StreamInfo* info = nullptr;
-      double tb = 0;
-      double frame = 0;  // nominal packet duration in seconds
-      double first = 0, end = 0;
-      bool any = false;
-    };
-    std::map<int, Track> tracks;
-    for (const auto& s : j.value("streams", json::array())) {
-      std::string type = s.value("codec_type", "");
-      StreamInfo* info = type == "video" ? &p.video : type == "audio" ? &p.audio : nullptr;
-      if (info == nullptr || info->present) continue;  // first stream of each type counts
-      info->present = true;
-      info->codec_name = s.value("codec_name", "");
-      info->profile = s.value("profile", "");
-      info->level = s.value("level", 0);
-      info->width = s.value("width", 0);
-      info->height = s.value("height", 0);
-      info->r_fps = ParseRational(s.value("r_frame_rate", "0/0"));
-      info->avg_fps = ParseRational(s.value("avg_frame_rate", "0/0"));
-      Track t;
-      t.info = info;
-      t.tb = ParseRational(s.value("time_base", "1/90000"));
-      double fps = info->r_fps > 0 ? info->r_fps : info->avg_fps;
-      t.frame = fps > 0 ? 1.0 / fps : 0;
-      tracks[s.value("index", -1)] = t;
-    }
-    for (const auto& pkt : j.value("packets", json::array())) {
-      auto it = tracks.find(pkt.value("stream_index", -1));
-      if (it == tracks.end() || !pkt.contains("pts") || !pkt["pts"].is_number()) continue;
-      Track& t = it->second;
-      double pts = pkt["pts"].get<double>() * t.tb;
-      double dur = pkt.contains("duration") && pkt["duration"].is_number()
-                       ? pkt["duration"].get<double>() * t.tb
-                       : t.frame;
-      if (!t.any) {
-        t.first = pts;
-        t.end = pts + dur;
-        t.any = true;
-      } else {
-        t.first = std::min(t.first, pts);
-        t.end = std::max(t.end, pts + dur);
-      }
-    }
-    for (auto& [index, t] : tracks) {
-      if (t.any) t.info->duration = t.end - t.first;
-    }
+    auto tracks = ReadStreams(run.j, p);
+    Span video, audio;
+    ForEachPacket(run.j, tracks, [&](const Track& t, double pts, double dur, int64_t) {
+      (t.video ? video : audio).Add(pts, dur);
+    });
+    p.video.duration = video.Length();
+    p.audio.duration = audio.Length();
   } catch (const std::exception& e) {
     p.error = std::string("unexpected ffprobe output: ") + e.what();
     return p;
   }
   p.ok = true;
   return p;
+}
+
+// All segments of a variant in ONE ffprobe, through the concat protocol (ffprobe's start-up
+// dominates its cost, so this is what keeps validating many packages fast). Video packets are
+// attributed to segments by byte position. Only used when every segment starts with an IDR and
+// identical parameter sets (so stream parameters read once hold for all). Returns nullopt when
+// anything looks off; the caller then probes segment by segment for precise diagnostics.
+using ConcatProbe = std::optional<std::vector<SegmentProbe>>;
+Result<ConcatProbe> ProbeConcat(const std::vector<fs::path>& paths,
+                                const std::vector<uintmax_t>& sizes, int timeout_s) {
+  std::string url = "concat:";
+  std::vector<int64_t> offsets;  // start of each segment in the concatenated stream
+  int64_t at = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (i > 0) url += '|';
+    url += "file:" + paths[i].string();
+    offsets.push_back(at);
+    at += static_cast<int64_t>(sizes[i]);
+  }
+  ASSIGN_OR_RETURN(ProbeRun run, RunFfprobe(url, "file,concat", timeout_s));
+  if (!run.error.empty()) return ConcatProbe();
+  try {
+    SegmentProbe base;
+    auto tracks = ReadStreams(run.j, base);
+    if (!base.video.present) return ConcatProbe();
+    std::vector<Span> spans(paths.size());
+    bool stray = false;
+    ForEachPacket(run.j, tracks, [&](const Track& t, double pts, double dur, int64_t pos) {
+      if (!t.video) return;  // audio packet positions are not reliable across PES splits
+      if (pos < 0 || pos >= at) {
+        stray = true;
+        return;
+      }
+      size_t seg = std::upper_bound(offsets.begin(), offsets.end(), pos) - offsets.begin() - 1;
+      spans[seg].Add(pts, dur);
+    });
+    if (stray) return ConcatProbe();
+    std::vector<SegmentProbe> out(paths.size(), base);
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (!spans[i].any) return ConcatProbe();
+      out[i].ok = true;
+      out[i].video.duration = spans[i].Length();
+      out[i].audio.duration = -1;
+    }
+    return ConcatProbe(std::move(out));
+  } catch (const std::exception&) {
+    return ConcatProbe();
+  }
 }
 
 // ---- URIs ----
@@ -514,7 +601,6 @@ Result<ValidationReport> ValidatePackage(const fs::path& path, const ValidateOpt
   report.variants = static_cast<int>(variants.size());
 
   // ---- media playlists and segment files ----
-  std::vector<SegmentState*> to_probe;
   for (VariantState& vs : variants) {
     if (!vs.media_ok) continue;
     const std::string& file = vs.where.rel;
@@ -557,34 +643,85 @@ Result<ValidationReport> ValidatePackage(const fs::path& path, const ValidateOpt
       s.bytes = fs::file_size(s.where.abs, ec);
       s.start = ScanTsVideoStart(*head);
       s.usable = true;
-      to_probe.push_back(&s);
     }
   }
 
-  // ---- ffprobe, a few at a time ----
+  // ---- ffprobe, a few at a time: one per variant when possible, else one per segment ----
+  struct Task {
+    std::vector<SegmentState*> segments;
+    bool concat = false;
+  };
+  std::vector<Task> tasks;
+  for (VariantState& vs : variants) {
+    std::vector<SegmentState*> usable;
+    for (SegmentState& s : vs.segments) {
+      if (s.usable) usable.push_back(&s);
+    }
+    bool concat = usable.size() >= 2 && !options.probe_each_segment;
+    for (SegmentState* s : usable) {
+      concat = concat && s->start.StartsWithIdr() && !s->start.parameter_sets.empty() &&
+               s->start.parameter_sets == usable[0]->start.parameter_sets &&
+               s->where.abs.string().find('|') == std::string::npos;
+    }
+    if (concat) {
+      tasks.push_back({usable, true});
+    } else {
+      for (SegmentState* s : usable) tasks.push_back({{s}, false});
+    }
+  }
   int jobs = options.jobs > 0
                  ? options.jobs
                  : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
-  jobs = std::max(1, std::min<int>(jobs, static_cast<int>(to_probe.size())));
-  std::atomic<size_t> next{0};
   std::mutex mu;
   Status tool_error;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < to_probe.size();) {
-      auto p = ProbeSegment(to_probe[i]->where.abs, options.probe_timeout_s);
-      if (!p.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (tool_error.ok()) tool_error = p.status();
-        return;
+  std::atomic<int> runs{0};
+  auto run_tasks = [&](std::vector<Task>& list) {
+    std::atomic<size_t> next{0};
+    std::vector<Task> retry;
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < list.size();) {
+        Task& task = list[i];
+        Status st;
+        runs.fetch_add(1);
+        if (task.concat) {
+          std::vector<fs::path> paths;
+          std::vector<uintmax_t> sizes;
+          for (SegmentState* s : task.segments) {
+            paths.push_back(s->where.abs);
+            sizes.push_back(s->bytes);
+          }
+          auto r = ProbeConcat(paths, sizes, options.probe_timeout_s * 4);
+          if (r.ok() && r->has_value()) {
+            for (size_t k = 0; k < paths.size(); ++k) task.segments[k]->probe = (**r)[k];
+          } else if (r.ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            for (SegmentState* s : task.segments) retry.push_back({{s}, false});
+          }
+          st = r.status();
+        } else {
+          auto r = ProbeSegment(task.segments[0]->where.abs, options.probe_timeout_s);
+          if (r.ok()) task.segments[0]->probe = std::move(r).value();
+          st = r.status();
+        }
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (tool_error.ok()) tool_error = st;
+          return;
+        }
       }
-      to_probe[i]->probe = std::move(p).value();
-    }
+    };
+    int n = std::max(1, std::min<int>(jobs, static_cast<int>(list.size())));
+    std::vector<std::thread> threads;
+    for (int t = 1; t < n; ++t) threads.emplace_back(worker);
+    if (!list.empty()) worker();
+    for (auto& t : threads) t.join();
+    return retry;
   };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < jobs; ++t) threads.emplace_back(worker);
-  if (!to_probe.empty()) worker();
-  for (auto& t : threads) t.join();
+  std::vector<Task> retry = run_tasks(tasks);
   RETURN_IF_ERROR(tool_error);
+  run_tasks(retry);
+  RETURN_IF_ERROR(tool_error);
+  report.ffprobe_runs = runs.load();
 
   // ---- per segment and per variant, from the measurements ----
   std::vector<double> variant_frame;  // one frame in seconds, 0 = unknown

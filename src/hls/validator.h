@@ -2,7 +2,8 @@
 // player: the layout `master.m3u8`, `<i>/index.m3u8`, `<i>/<n>.ts` (any relative layout works).
 //
 // ValidatePackage blocks: it reads every playlist, the first MiB of every segment, and runs
-// ffprobe (through common/subprocess, no shell) once per segment, a few in parallel.
+// ffprobe (through common/subprocess, no shell) once per variant, or once per segment where a
+// variant is irregular (ValidateOptions::probe_each_segment), a few in parallel.
 // Thread-safe (no shared state). Segments are probed with `-f mpegts` and only the `file:`
 // protocol, so a hostile package cannot make ffprobe read anything but the named segment.
 //
@@ -71,7 +72,8 @@ struct Violation {
 
 struct ValidationReport {
   int variants = 0;
-  int segments = 0;  // segments referenced by all media playlists
+  int segments = 0;      // segments referenced by all media playlists
+  int ffprobe_runs = 0;  // how many ffprobe processes the validation took
   std::vector<Violation> violations;
 
   bool ok() const { return violations.empty(); }
@@ -86,6 +88,11 @@ struct ValidateOptions {
   bool catalog = false;
   // ffprobe processes run at once (0 = min(4, hardware threads)).
   int jobs = 0;
+  // By default a variant whose segments all start with an IDR and the same parameter sets is
+  // probed in ONE ffprobe run (concat protocol, packets attributed to segments by byte
+  // position); otherwise, or when that run looks off, each segment gets its own run. True
+  // forces one run per segment (slower, same findings; tests compare the two).
+  bool probe_each_segment = false;
   // Per ffprobe call.
   int probe_timeout_s = 60;
 };

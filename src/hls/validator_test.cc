@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -121,12 +122,27 @@ class ValidatorTest : public ::testing::Test {
     auto t = TempDir::Create({}, "hls-validator-test-");
     ASSERT_TRUE(t.ok()) << t.status();
     tmp_ = new TempDir(std::move(t).value());
-    good_ = tmp_->path() / "good";
-    EncodeVariant(good_, 0, "160x90");
-    EncodeVariant(good_, 1, "320x180");
+    good_ = CachedGoodPackage();
+  }
+
+  // ctest runs every test in its own process: encode the good package once per build folder
+  // (tests only ever modify copies). Built aside and renamed into place, so concurrent test
+  // processes either see all of it or none.
+  static fs::path CachedGoodPackage() {
+    fs::path cache = HLS_TEST_CACHE_DIR;
+    fs::path good = cache / "good-v1";
+    if (fs::exists(good / "master.m3u8")) return good;
+    fs::path build = cache / ("tmp-" + std::to_string(::getpid()));
+    fs::remove_all(build);
+    EncodeVariant(build, 0, "160x90");
+    EncodeVariant(build, 1, "320x180");
     MasterPlaylist m;
-    m.variants = {MeasuredVariant(good_, 0, 160, 90), MeasuredVariant(good_, 1, 320, 180)};
-    Spit(good_ / "master.m3u8", WriteMaster(m));
+    m.variants = {MeasuredVariant(build, 0, 160, 90), MeasuredVariant(build, 1, 320, 180)};
+    Spit(build / "master.m3u8", WriteMaster(m));
+    std::error_code ec;
+    fs::rename(build, good, ec);
+    if (ec) fs::remove_all(build);  // another process was faster
+    return good;
   }
   static void TearDownTestSuite() {
     delete tmp_;
@@ -174,6 +190,27 @@ TEST_F(ValidatorTest, GoodPackageIsValid) {
   EXPECT_TRUE(Validate(good_ / "master.m3u8").ok());
   // One ffprobe per segment: validating many packages in tests stays cheap.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+TEST_F(ValidatorTest, OneProbePerVariantFindsWhatOnePerSegmentFinds) {
+  ValidationReport fast = Validate(good_);
+  EXPECT_EQ(fast.ffprobe_runs, 2) << "one per variant";
+  ValidateOptions each;
+  each.probe_each_segment = true;
+  ValidationReport slow = Validate(good_, each);
+  EXPECT_EQ(slow.ffprobe_runs, 4) << "one per segment";
+  EXPECT_TRUE(fast.ok() && slow.ok()) << fast.ToText() << slow.ToText();
+
+  // Measured durations drive extinf-sum and segment-duration: both paths must agree.
+  fs::path p = Copy("fast-vs-slow");
+  Replace(p / "0" / "index.m3u8", "#EXTINF:2.000000,\n0.ts", "#EXTINF:1.900000,\n0.ts");
+  Replace(p / "1" / "index.m3u8", "#EXT-X-TARGETDURATION:2\n", "#EXT-X-TARGETDURATION:1\n");
+  fast = Validate(p);
+  slow = Validate(p, each);
+  EXPECT_EQ(fast.ffprobe_runs, 2);
+  EXPECT_EQ(fast.ToText(), slow.ToText());
+  ExpectRule(fast, "extinf-sum", "0/index.m3u8", "the media lasts 4.000 s");
+  ExpectRule(fast, "segment-duration", "1/1.ts", "measured duration 2.000 s");
 }
 
 TEST_F(ValidatorTest, OurTsReaderSeesIdrAndSps) {
