@@ -348,6 +348,19 @@ TEST_F(EncodeTest, TenBitH264FourTwoTwoSource) {
   CheckPackage(Out(), in, {{"320x180"}, true});
 }
 
+TEST_F(EncodeTest, ProResSource) {
+  testing::ClipSpec spec;
+  spec.seconds = 2;
+  spec.vcodec = "prores_ks";
+  spec.pix_fmt = "yuv422p10le";
+  spec.container = "mov";
+  spec.audio_channels = 1;
+  fs::path in = Clip(spec);
+  auto r = Encode(in, Out());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CheckPackage(Out(), in, {{"320x180"}, true});  // mono in, stereo out
+}
+
 TEST_F(EncodeTest, VariableFrameRateBecomesConstant) {
   testing::ClipSpec spec;
   spec.seconds = 3;
