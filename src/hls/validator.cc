@@ -567,7 +567,10 @@ Result<ValidationReport> ValidatePackage(const fs::path& path, const ValidateOpt
   if (!master->independent_segments) {
     c.Add(master_name, "independent-segments", "missing #EXT-X-INDEPENDENT-SEGMENTS");
   }
-  if (master->variants.empty()) c.Add(master_name, "no-variants", "no EXT-X-STREAM-INF");
+  // An empty catalog is a legitimate state (catalog.h); an empty video master is not.
+  if (master->variants.empty() && !options.catalog) {
+    c.Add(master_name, "no-variants", "no EXT-X-STREAM-INF");
+  }
 
   // ---- playlists ----
   std::vector<VariantState> variants;

@@ -11,7 +11,7 @@
 //
 //   rule                       what is checked
 //   syntax                     a playlist does not parse (parser.h), or is the wrong kind
-//   no-variants                the multivariant playlist lists no variant
+//   no-variants                the multivariant playlist lists no variant (not for a catalog)
 //   independent-segments       master lacks EXT-X-INDEPENDENT-SEGMENTS
 //   uri-escape                 a URI is absolute, has a scheme, a ".." segment, a control
 //                              character, or resolves (symlinks too) outside the package folder
@@ -84,7 +84,7 @@ struct ValidationReport {
 
 struct ValidateOptions {
   // The variants are different videos (the catalog): skip variant-duration and
-  // segment-alignment.
+  // segment-alignment, and accept zero variants (the empty catalog, see catalog.h).
   bool catalog = false;
   // ffprobe processes run at once (0 = min(4, hardware threads)).
   int jobs = 0;

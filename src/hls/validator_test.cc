@@ -15,6 +15,7 @@
 
 #include "common/fs.h"
 #include "common/subprocess.h"
+#include "hls/catalog.h"
 #include "hls/parser.h"
 #include "hls/ts_scan.h"
 #include "hls/writer.h"
@@ -461,6 +462,10 @@ TEST_F(ValidatorTest, GarbagePlaylistsAndSegments) {
   fs::path e = Copy("empty-master");
   Spit(e / "master.m3u8", WriteMaster(MasterPlaylist{}));
   ExpectRule(Validate(e), "no-variants", "master.m3u8");
+  ValidateOptions catalog;
+  catalog.catalog = true;
+  Spit(e / "master.m3u8", BuildCatalog({}));
+  EXPECT_TRUE(Validate(e, catalog).ok()) << "the empty catalog is valid as a catalog";
 }
 
 TEST_F(ValidatorTest, HostileSegmentNamesStayInert) {
@@ -488,6 +493,24 @@ TEST_F(ValidatorTest, ViolationsStayOnePrintableLine) {
   for (const auto& v : r.violations) {
     EXPECT_EQ(v.ToString().find_first_of("\r\n"), std::string::npos) << v.ToString();
   }
+}
+
+TEST_F(ValidatorTest, CatalogBuiltFromMeasuredVariantsValidates) {
+  // Two "videos" (the two rungs), listed in a catalog the way the publisher builds it.
+  fs::path p = Copy("catalog");
+  auto m = ParseMaster(Slurp(p / "master.m3u8"));
+  ASSERT_TRUE(m.ok());
+  std::vector<CatalogEntry> entries;
+  for (const Variant& v : m->variants) {
+    entries.push_back({"video \"" + v.uri + "\"", v.uri, v.bandwidth, v.average_bandwidth, v.codecs,
+                       v.width, v.height, v.frame_rate});
+  }
+  Spit(p / "catalog.m3u8", BuildCatalog(entries));
+  ValidateOptions o;
+  o.catalog = true;
+  ValidationReport r = Validate(p / "catalog.m3u8", o);
+  EXPECT_TRUE(r.ok()) << r.ToText();
+  EXPECT_EQ(r.variants, 2);
 }
 
 TEST_F(ValidatorTest, UnreadableInputIsAnError) {
