@@ -179,12 +179,12 @@ std::string WhereVideos(const VideoQuery& q, Params* params) {
   std::string where = " WHERE 1 = 1";
   if (q.state) {
     where += " AND state = ?";
-    params->push_back(Name(*q.state));
+    params->emplace_back(std::in_place_type<std::string>, JobStateName(*q.state));
   }
   if (!q.name_contains.empty()) {
     // Case-insensitive for ASCII in both databases; % and _ in the needle match themselves.
     where += " AND LOWER(name) LIKE ? ESCAPE '\\'";
-    params->push_back(ContainsPattern(q.name_contains));
+    params->emplace_back(std::in_place_type<std::string>, ContainsPattern(q.name_contains));
   }
   return where;
 }
@@ -331,7 +331,7 @@ Result<std::optional<int64_t>> SqlStateStore::RecordObjectOnce(const std::string
     }
 
     // A new video. Two names can map to the same slug ("a b.mp4", "a_b.mp4"): the later one
-    // gets "a_b-2.mp4" (see docs/state.md). Job.slug / Video.slug is the folder to use.
+    // gets "a_b-2.mp4" (see src/state/README.md). Job.slug / Video.slug is the folder to use.
     std::string chosen;
     for (int n = 1; n <= 1000 && chosen.empty(); ++n) {
       const std::string candidate = n == 1 ? slug : SuffixSlug(slug, n);

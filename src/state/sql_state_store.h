@@ -1,5 +1,5 @@
 // Internal to src/state: the StateStore, written once over SqlDb (SQLite or PostgreSQL).
-// See state_store.h for the contract and docs/state.md for the decisions (slug conflicts,
+// See state_store.h for the contract and src/state/README.md for the decisions (slug conflicts,
 // superseded versions, deletes).
 #pragma once
 

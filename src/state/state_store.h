@@ -122,6 +122,8 @@ class StateStore {
   // returns nullopt and changes nothing. Otherwise, atomically: creates the video (or, for a
   // known name, points it at the new version), cancels any unfinished job of an older version,
   // creates a queued job, and returns its id.
+  // If another name already uses `slug`, the new video gets "<slug>-2" (before the extension),
+  // "-3", ...: always use Job.slug / Video.slug, never recompute it (src/state/README.md).
   virtual Result<std::optional<int64_t>> RecordObject(const std::string& name,
                                                       const std::string& slug,
                                                       const std::string& etag,
@@ -151,6 +153,8 @@ class StateStore {
   virtual Status UpdateProgress(int64_t job_id, int64_t token, JobState state,
                                 double progress) = 0;
   // -> ready; the video now points at this job's output. kAborted if the token is stale.
+  // Only the video's latest job moves published_job_id: an older version finishing late is
+  // recorded ready but leaves the video alone (check GetVideo()->published_job_id == job id).
   virtual Status FinishJob(int64_t job_id, int64_t token, const Published& published) = 0;
   // -> failed with `error`; if retry_at_ms > 0 and attempts remain, -> queued with
   // not_before_ms = retry_at_ms instead. kAborted if the token is stale.
