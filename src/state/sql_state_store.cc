@@ -855,6 +855,20 @@ Result<std::optional<Video>> SqlStateStore::GetVideoBySlug(const std::string& sl
   return out;
 }
 
+Result<std::optional<Video>> SqlStateStore::GetVideoByName(const std::string& name) {
+  std::optional<Video> out;
+  if (!CheckIdentifier("object name", name, kMaxNameBytes).ok()) return out;  // never stored
+  RETURN_IF_ERROR(db_->Transact(TxKind::kRead, [&](SqlTx& tx) -> Status {
+    out.reset();
+    ASSIGN_OR_RETURN(
+        SqlRows rows,
+        tx.Query(std::string("SELECT ") + kVideoCols + " FROM videos WHERE name = ?", {name}));
+    if (!rows.empty()) out = ReadVideo(rows[0]);
+    return Status::Ok();
+  }));
+  return out;
+}
+
 Result<std::vector<Job>> SqlStateStore::ListJobs(const JobQuery& q) {
   RETURN_IF_ERROR(CheckQuery(q.limit, q.offset, ""));
   std::vector<Job> out;

@@ -50,6 +50,7 @@ class SqlStateStore : public StateStore {
   Result<int64_t> CountVideos(const VideoQuery& q) override;
   Result<std::optional<Video>> GetVideo(int64_t id) override;
   Result<std::optional<Video>> GetVideoBySlug(const std::string& slug) override;
+  Result<std::optional<Video>> GetVideoByName(const std::string& name) override;
   Result<std::vector<Job>> ListJobs(const JobQuery& q) override;
   Result<std::optional<Job>> GetJob(int64_t id) override;
   Result<std::vector<Video>> PublishedVideos() override;

@@ -181,6 +181,9 @@ class StateStore {
   virtual Result<int64_t> CountVideos(const VideoQuery& q) = 0;
   virtual Result<std::optional<Video>> GetVideo(int64_t id) = 0;
   virtual Result<std::optional<Video>> GetVideoBySlug(const std::string& slug) = 0;
+  // The video of an upload-bucket object name (names are unique), or nullopt. Prefer this to
+  // recomputing a slug from the name: the stored slug may carry a "-N" suffix.
+  virtual Result<std::optional<Video>> GetVideoByName(const std::string& name) = 0;
   virtual Result<std::vector<Job>> ListJobs(const JobQuery& q) = 0;
   virtual Result<std::optional<Job>> GetJob(int64_t id) = 0;
   // Videos with published output, for the catalog, ordered by id.

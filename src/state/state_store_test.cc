@@ -224,6 +224,16 @@ TEST_P(StoreTest, SlugConflictGetsSuffix) {
   auto missing = store_->GetVideoBySlug("nope");
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
+  // By name: the suffixed video is found under its own name, not the other one's.
+  auto by_name = store_->GetVideoByName("a_b.mp4");
+  ASSERT_TRUE(by_name.ok() && by_name->has_value());
+  EXPECT_EQ((*by_name)->slug, "a_b-2.mp4");
+  for (const std::string& bad : {std::string(""), std::string("nope"), std::string("\xFF"),
+                                std::string(5000, 'x'), std::string("a b.mp4' OR '1'='1")}) {
+    auto none = store_->GetVideoByName(bad);
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_FALSE(none->has_value()) << bad.substr(0, 20);
+  }
 }
 
 TEST_P(StoreTest, HostileNamesRoundTrip) {
