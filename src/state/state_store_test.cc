@@ -229,7 +229,7 @@ TEST_P(StoreTest, SlugConflictGetsSuffix) {
   ASSERT_TRUE(by_name.ok() && by_name->has_value());
   EXPECT_EQ((*by_name)->slug, "a_b-2.mp4");
   for (const std::string& bad : {std::string(""), std::string("nope"), std::string("\xFF"),
-                                std::string(5000, 'x'), std::string("a b.mp4' OR '1'='1")}) {
+                                 std::string(5000, 'x'), std::string("a b.mp4' OR '1'='1")}) {
     auto none = store_->GetVideoByName(bad);
     ASSERT_TRUE(none.ok()) << none.status();
     EXPECT_FALSE(none->has_value()) << bad.substr(0, 20);
