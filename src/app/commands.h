@@ -9,5 +9,6 @@ namespace hlsforge::app {
 
 void RegisterEncode(CLI::App& app);    // cmd_encode.cc: encode, probe
 void RegisterValidate(CLI::App& app);  // cmd_validate.cc: validate
+void RegisterServices(CLI::App& app);  // cmd_service.cc: serve, api, watcher, worker, migrate, config
 
 }  // namespace hlsforge::app

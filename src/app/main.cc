@@ -18,11 +18,16 @@ int main(int argc, char** argv) {
 
   hlsforge::app::RegisterEncode(app);
   hlsforge::app::RegisterValidate(app);
+  hlsforge::app::RegisterServices(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = app.exit(e);
+    // Usage mistakes exit 2 like other Unix tools; a command's own failure (RuntimeError)
+    // keeps the code it chose.
+    if (rc != 0 && dynamic_cast<const CLI::RuntimeError*>(&e) == nullptr) return 2;
+    return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hlsforge: error: %s\n", e.what());
     return 1;

@@ -1,0 +1,48 @@
+// Watcher: polls the upload bucket and records every new (name, ETag) as a queued job.
+// The state store decides what is new (durable across restarts); the coordinator's seen-keys
+// are a fast path that saves a state-store round trip per known object.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "pipeline/services.h"
+
+namespace hlsforge::pipeline {
+
+struct PollStats {
+  int listed = 0;   // objects listed
+  int queued = 0;   // new jobs created
+  int waiting = 0;  // objects not yet stable
+  int skipped = 0;  // known or not candidates
+  int rejected = 0; // names that cannot be used
+};
+
+class Watcher {
+ public:
+  Watcher(Backends b, const PipelineConfig& config, PipelineListener* listener = nullptr);
+  ~Watcher();
+
+  // One poll of the whole bucket (all pages). Thread-compatible: one caller at a time.
+  Result<PollStats> PollOnce();
+
+  // Runs PollOnce every poll_interval (or when woken on kUploadsChannel) on a thread.
+  void Start();
+  void Stop();
+
+ private:
+  Backends b_;
+  PipelineConfig config_;
+  PipelineListener* listener_;
+  std::map<std::string, std::pair<std::string, int>> pending_;  // name -> (etag, stable polls)
+  std::set<std::string> known_;                                  // "name\0etag" recorded
+  std::set<std::string> present_;                                // names seen in the last poll
+  bool first_poll_ = true;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace hlsforge::pipeline
