@@ -1,6 +1,11 @@
 // The service commands: serve (everything in one process), api, watcher (+ scheduler), worker,
 // migrate, config. They share one Config (config.h) and differ only in what they start.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <iostream>
 
@@ -68,6 +73,30 @@ Opened OpenBackends(const Config& c) {
   return o;
 }
 
+// No token configured: one is generated at first start and kept in DATA/api-token (0600), so
+// mutating routes are never open and restarts keep the same token.
+std::string LoadOrCreateToken(const std::string& data) {
+  auto path = std::filesystem::path(data) / "api-token";
+  std::ifstream in(path);
+  std::string tok;
+  if (in && std::getline(in, tok) && tok.size() >= 16) return tok;
+  unsigned char raw[24];
+  std::ifstream ur("/dev/urandom", std::ios::binary);
+  ur.read(reinterpret_cast<char*>(raw), sizeof raw);
+  static const char* hex = "0123456789abcdef";
+  tok.clear();
+  for (unsigned char b : raw) tok += {hex[b >> 4], hex[b & 15]};
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd >= 0) {
+    (void)!::write(fd, (tok + "\n").data(), tok.size() + 1);
+    ::close(fd);
+  } else {
+    HF_LOG_WARN("cannot store the API token in {}", path.string());
+  }
+  std::cout << "API token (generated, kept in " << path.string() << "): " << tok << std::endl;
+  return tok;
+}
+
 int Run(Role role, Config& c) {
   Status fin = Finalize(c);
   if (!fin.ok()) Fail("configuration", fin, 2);
@@ -84,6 +113,12 @@ int Run(Role role, Config& c) {
     ao.port = c.port;
     ao.serve_hls = c.serve_hls;
     ao.web_root = c.web_root;
+    ao.api_token = c.api_token.empty() ? LoadOrCreateToken(c.data) : c.api_token;
+    ao.read_auth = c.api_read_auth;
+    ao.cors_origin = c.cors_origin;
+    ao.max_upload_bytes = static_cast<uint64_t>(c.max_upload_mb * 1024 * 1024);
+    ao.worker_timeout_ms = static_cast<int64_t>(c.worker_timeout_s * 1000);
+    ao.tmp_dir = c.scratch.empty() ? (std::filesystem::path(c.data) / "scratch").string() : c.scratch;
     server = std::make_unique<api::ApiServer>(b, ao);
     Status s = server->Start();
     if (!s.ok()) Fail("HTTP server", s);

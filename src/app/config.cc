@@ -21,6 +21,9 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   g->add_option("--bind", c.bind, "HTTP address")->envname("HLSFORGE_BIND")->capture_default_str();
   g->add_option("--port", c.port, "HTTP port (0 = any free port)")->envname("HLSFORGE_PORT")->check(CLI::Range(0, 65535))->capture_default_str();
   g->add_option("--api-token", c.api_token, "Bearer token for mutating API routes")->envname("HLSFORGE_API_TOKEN");
+  g->add_option("--api-read-auth", c.api_read_auth, "Read API routes need the token too")->envname("HLSFORGE_API_READ_AUTH")->capture_default_str();
+  g->add_option("--cors-origin", c.cors_origin, "Access-Control-Allow-Origin (\"\" = no CORS)")->envname("HLSFORGE_CORS_ORIGIN")->capture_default_str();
+  g->add_option("--max-upload-mb", c.max_upload_mb, "Largest upload through the API, MiB")->envname("HLSFORGE_MAX_UPLOAD_MB")->check(CLI::Range(0.001, 1e8))->capture_default_str();
   g->add_option("--serve-hls", c.serve_hls, "Serve the HLS bucket under /hls/")->envname("HLSFORGE_SERVE_HLS")->capture_default_str();
   g->add_option("--web-root", c.web_root, "Dashboard files to serve at /")->envname("HLSFORGE_WEB_ROOT");
   g->add_option("--workers", c.workers, "serve: encoding workers in this process")->envname("HLSFORGE_WORKERS")->check(CLI::Range(0, 64))->capture_default_str();

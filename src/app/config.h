@@ -24,7 +24,10 @@ struct Config {
 
   std::string bind = "127.0.0.1";
   int port = 8000;
-  std::string api_token;  // secret
+  std::string api_token;  // secret; serve/api: "" = generated once into DATA/api-token
+  bool api_read_auth = false;  // GET /api/* and /metrics need the token too
+  std::string cors_origin = "*";
+  double max_upload_mb = 20480;
   bool serve_hls = true;
   std::string web_root;   // "" = web/dist next to the binary's source tree if present
 
