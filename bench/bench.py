@@ -579,7 +579,8 @@ def main():
     if not HF.exists():
         sys.exit(f"{HF} missing: run ./scripts/build first")
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() and a.only != "encode,services,memory" else {}
-    results["machine"] = {
+    mach = results.setdefault("machine", {})
+    mach.update({
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
         "cores": os.cpu_count(),
@@ -588,8 +589,10 @@ def main():
         "x264": "libx264 (Debian)", "kernel": os.uname().release,
         "load_at_start": open("/proc/loadavg").read().strip(),
         "git": sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).stdout.strip(),
-        "duration": dur, "reps": reps, "quick": a.quick}
+        "quick": a.quick})
     secs = a.only.split(",")
+    if "encode" in secs:
+        mach.update({"duration": dur, "reps": reps})
     if "encode" in secs:
         sources = gen_sources(work, dur, a.quick)
         results["sources"] = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in sources.items()}
