@@ -61,7 +61,8 @@ void SendError(httplib::Response& res, int status, const std::string& code,
                const std::string& message) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(),
+  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(
+                      -1, ' ', false, json::error_handler_t::replace),
                   "application/json");
 }
 
@@ -141,7 +142,7 @@ Result<std::string> CleanName(std::string name) {
   if (name.size() > 512) return InvalidArgument("name is longer than 512 bytes");
   auto slash = name.find_last_of("/\\");
   if (slash != std::string::npos) name = name.substr(slash + 1);
-  while (!name.empty() && (name.front() == ' ' || name.front() == '.')) name.erase(0, 1);
+  while (!name.empty() && name.front() == ' ') name.erase(0, 1);
   while (!name.empty() && name.back() == ' ') name.pop_back();
   if (name.empty()) return InvalidArgument("name is empty");
   for (unsigned char c : name) {
