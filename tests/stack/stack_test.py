@@ -481,6 +481,24 @@ def case_startup_errors():
                   f"{what}: the error does not say what is wrong: {line[0]}")
             check("Traceback" not in err and "terminate called" not in err, f"{what}: crashed\n{err}")
 
+    # Under deploy/stack: a worker that cannot start fails `start` with its error, once, and
+    # stays stopped (no restart loop); it starts again once Redis is back.
+    stack("stop", "w2")
+    stack("stop", "redis")
+    try:
+        r = subprocess.run([STACK, "start", "w2"], capture_output=True, text=True, timeout=60)
+        log(f"stack start w2 with Redis down: rc={r.returncode}")
+        check(r.returncode != 0, "stack start w2 succeeded with Redis down")
+        check("hlsforge: error: coordinator" in r.stderr, f"no clear error shown: {r.stderr}")
+        time.sleep(2)
+        check("stopped" in subprocess.run([STACK, "status"], capture_output=True,
+                                          text=True).stdout.split("w2", 1)[1].splitlines()[0],
+              "w2 is running again without Redis")
+    finally:
+        stack("start", "redis")
+    stack("start", "w2")
+    log("stack start reports the error once; w2 starts once Redis is back")
+
 
 CASES = {
     "put_play": case_put_play,
