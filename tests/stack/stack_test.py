@@ -312,7 +312,7 @@ def case_kill_worker():
     prefix = "kill/"
     name = prefix + "killed.mp4"
     upload(c, path, name)
-    j = wait_job_state(prefix, {"downloading", "encoding"}, 60)
+    j = wait_job_state(prefix, {"encoding"}, 60)
     victim = j[3]
     other = "w2" if victim == "w1" else "w1"
     pid = worker_pid(victim)
@@ -364,6 +364,24 @@ def case_kill_worker():
     check(videos(prefix)[name][4] == js[0][0], "the late worker changed the published job")
     check(os.kill(pid, 0) is None, "the late worker died")
     log("the late worker gave up without touching anything")
+
+    # SIGTERM (deploy/stack stop) mid-encode is graceful: the worker hands the job back at once.
+    prefix = "term/"
+    name = prefix + "term.mp4"
+    upload(c, path, name)
+    j = wait_job_state(prefix, {"encoding"}, 60)
+    t = time.monotonic()
+    stack("stop", j[3])
+    secs = time.monotonic() - t
+    check(secs < 12, f"stopping {j[3]} took {secs:.1f}s")
+    with open(os.path.join(STACK_DIR, j[3], "log"), errors="replace") as f:
+        check(f"job={j[0]} worker={j[3]} handed back on shutdown" in f.read(),
+              f"{j[3]} did not hand job {j[0]} back")
+    wait_ready([name], prefix, 120)
+    js = check_once(prefix, [name])
+    check(js[0][3] != j[3], "the stopped worker finished the job")
+    stack("start", j[3])
+    log(f"SIGTERM: {j[3]} stopped in {secs:.1f}s and handed the job back; the other finished it")
 
 
 def case_restarts():
