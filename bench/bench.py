@@ -268,7 +268,11 @@ class Serve:
         self.data.mkdir(parents=True, exist_ok=True)
         (self.data / "upload").mkdir(exist_ok=True)
         self.p = subprocess.Popen([str(HF), "serve", "--data", str(self.data), "--port", "0",
-                                   "--poll-interval", str(poll), "--workers", str(workers), *extra],
+                                   "--poll-interval", str(poll), "--workers", str(workers),
+                                   # measure the pipeline, not admission control: on a host that
+                                   # other tenants keep above 95% CPU the scheduler would
+                                   # (rightly) hold the job back
+                                   "--max-cpu", "100", *extra],
                                   stdout=subprocess.PIPE, stderr=open(self.data / "serve.log", "w"),
                                   text=True)
         self.url = None
@@ -556,7 +560,7 @@ def bench_memory(work, results, target_bytes):
 
 # ---------------------------------------------------------------- report
 
-RESULTS_JSON = BENCH / "results.json"
+RESULTS_JSON = Path(os.environ.get("BENCH_RESULTS", BENCH / "results.json"))
 
 
 def save(results):
@@ -608,7 +612,8 @@ def main():
         save(results)
     results["machine"]["load_at_end"] = open("/proc/loadavg").read().strip()
     save(results)
-    subprocess.run([sys.executable, str(BENCH / "report.py")], check=True)
+    if RESULTS_JSON == BENCH / "results.json":
+        subprocess.run([sys.executable, str(BENCH / "report.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 R = json.loads((BENCH / "results.json").read_text())
+# sections run on their own (BENCH_RESULTS=bench/results-svc.json bench/run --only services,memory)
+if (BENCH / "results-svc.json").exists():
+    R.setdefault("services", {}).update(json.loads((BENCH / "results-svc.json").read_text()).get("services", {}))
 NAMES = {
     "mission_ladder": "mission ladder (verbatim)",
     "mission_basic": "mission basic (verbatim)",
