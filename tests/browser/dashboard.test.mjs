@@ -111,6 +111,24 @@ async function main() {
   const cerr = await page.evaluate(() => window.__playerErrors);
   if (cerr.some((e) => e.endsWith('/true'))) throw new Error('catalog fatal error: ' + cerr.join(', '));
   await page.screenshot({ path: path.join(artifacts, '4-catalog.png'), fullPage: true });
+
+  // Catalog change: delete the other video; the list updates via SSE, the player reloads the
+  // manifest and keeps the current track ("first clip.mp4").
+  const other = await page.evaluate(async (tok) => {
+    const j = await (await fetch('api/videos?q=second')).json();
+    const id = j.items[0].id;
+    const r = await fetch(`api/videos/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${tok}` } });
+    return r.status;
+  }, TOKEN);
+  if (other !== 200) throw new Error('delete answered ' + other);
+  await page.waitForFunction(() => document.querySelectorAll('#tracks button').length === 1, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#track').textContent === 'first clip.mp4' &&
+    document.querySelector('#tracks button.current')?.dataset.name === 'first clip.mp4', null, { timeout: 30000 });
+  const t1 = await page.evaluate(() => document.querySelector('video').currentTime);
+  await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 0.5, t1, { timeout: 20000 });
+  if (!(await page.evaluate(() => window.__noReload))) throw new Error('page reloaded on catalog change');
+  log('catalog change: track list updated, current track kept');
+  await page.screenshot({ path: path.join(artifacts, '5-catalog-after-delete.png'), fullPage: true });
   if (failed) throw new Error('page errors (see above)');
   log('PASS');
 }

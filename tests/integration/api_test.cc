@@ -59,7 +59,8 @@ std::string PctEncode(const std::string& s) {
 
 class ApiTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start({}); }
+  void Start(std::vector<std::string> extra) {
     signal(SIGPIPE, SIG_IGN);  // the server may close while a refused body is still being sent
     auto t = TempDir::Create({}, "hlsforge-api-");
     ASSERT_TRUE(t.ok());
@@ -69,7 +70,9 @@ class ApiTest : public ::testing::Test {
                                      "--port",      "0",     "--poll-interval", "0.2",
                                      "--max-cpu",   "100",   "--workers",       "1",
                                      "--api-token", kToken,  "--max-upload-mb", "1"};
-    ASSERT_TRUE(server_.Start(argv, tmp_->path() / "serve.log").ok());
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(
+        server_.Start(argv, tmp_->path() / ("serve" + std::to_string(++starts_) + ".log")).ok());
     std::regex re("http://127\\.0\\.0\\.1:(\\d+)/api/videos");
     ASSERT_TRUE(WaitFor(
         [&] {
@@ -141,6 +144,7 @@ class ApiTest : public ::testing::Test {
   fs::path data_;
   ChildProcess server_;
   int port_ = 0;
+  int starts_ = 0;
   std::unique_ptr<httplib::Client> cli_;
 };
 
@@ -394,6 +398,57 @@ TEST_F(ApiTest, EventStreamSeesAVideoChange) {
   EXPECT_TRUE(WaitFor([&] { return got.load(); }, 20));
   reader.join();
   EXPECT_NE(seen.find("events.mp4"), std::string::npos);
+}
+
+TEST_F(ApiTest, ReadAuthAndCorsAreConfigurable) {
+  // Default: reads open, CORS "*".
+  auto r = cli_->Get("/api/videos");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "*");
+  auto pre = cli_->Options("/api/uploads");
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204);
+  EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("Authorization"),
+            std::string::npos);
+  server_.Stop(SIGTERM);
+  port_ = 0;
+  Start({"--api-read-auth", "true", "--cors-origin", "https://admin.example"});
+  for (std::string p : {"/api/videos", "/api/jobs", "/api/workers", "/api/stats", "/api/catalog",
+                        "/metrics", "/api/videos/1", "/api/events"}) {
+    auto x = cli_->Get(p);
+    ASSERT_TRUE(x) << p;
+    EXPECT_EQ(x->status, 401) << p;
+  }
+  auto ok = cli_->Get("/api/videos", Auth());
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->get_header_value("Access-Control-Allow-Origin"), "https://admin.example");
+  EXPECT_EQ(cli_->Get(std::string("/api/videos?token=") + kToken)->status, 200);
+  EXPECT_EQ(cli_->Get("/api/videos?token=nope")->status, 401);
+  EXPECT_EQ(cli_->Get("/healthz")->status, 200);  // probes stay open
+}
+
+TEST_F(ApiTest, GeneratedTokenIsKeptAndReused) {
+  server_.Stop(SIGTERM);
+  auto data = tmp_->path() / "gen";
+  std::vector<std::string> argv = {HlsforgeBin(), "serve", "--data",    data.string(),
+                                   "--port",      "0",     "--workers", "0"};
+  ChildProcess a;
+  ASSERT_TRUE(a.Start(argv, tmp_->path() / "gen1.log", {{"HLSFORGE_API_TOKEN", ""}}).ok());
+  ASSERT_TRUE(WaitFor([&] { return a.Log().find("/api/videos") != std::string::npos; }, 20))
+      << a.Log();
+  a.Stop(SIGTERM);
+  auto tok = ReadFile(data / "api-token");
+  ASSERT_TRUE(tok.ok());
+  EXPECT_GE(tok->size(), 32u);
+  EXPECT_NE(a.Log().find(tok->substr(0, 32)), std::string::npos) << "token printed at first start";
+  EXPECT_EQ(fs::status(data / "api-token").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  ChildProcess b;
+  ASSERT_TRUE(b.Start(argv, tmp_->path() / "gen2.log").ok());
+  ASSERT_TRUE(WaitFor([&] { return b.Log().find("/api/videos") != std::string::npos; }, 20));
+  b.Stop(SIGTERM);
+  EXPECT_EQ(*ReadFile(data / "api-token"), *tok) << "reused, not regenerated";
 }
 
 TEST_F(ApiTest, HostileRequestsNeverCrashOrAnswer500) {
