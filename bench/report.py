@@ -179,34 +179,42 @@ if targets:
         w(f"| {t} | {meas} | {status(ok)} | {margin} |")
     w("")
 
-# plot: SSIM vs kbit/s per rung, mission ladder vs ours, 1080p clips
-series = []
+# plot: SSIM vs kbit/s per rung, mission ladder vs ours, one panel per 1080p clip
+panels = []
 for clip in outs:
     if not clip.startswith("1080p"):
         continue
     dur = float(srcs.get(clip, {}).get("duration", 1))
+    series = []
     for meth in ("mission_ladder", "hf_ladder"):
         pts = [(r["bytes"] * 8 / 1000 / dur, r["ssim"], r["label"]) for r in outs[clip].get(meth, [])
                if r["ssim"] is not None]
         if pts:
-            series.append((f"{clip} {NAMES[meth]}", pts))
-if series:
+            series.append((NAMES[meth], pts))
+    if series:
+        panels.append((clip, series))
+if panels:
     with tempfile.TemporaryDirectory() as td:
-        plot = ['set terminal png size 1000,640', f'set output "{BENCH / "quality.png"}"',
-                'set title "Quality vs size per rung (1080p sources): mission ladder vs hlsforge"',
-                'set xlabel "rung bitrate, kbit/s (all segments incl. audio), log scale"',
+        plot = [f"set terminal png size {640 * len(panels)},560", f'set output "{BENCH / "quality.png"}"',
+                "set termoption noenhanced", f"set multiplot layout 1,{len(panels)}",
+                'set xlabel "rung bitrate, kbit/s (segments incl. audio), log"',
                 'set ylabel "SSIM vs source (rung scaled back to source size)"', "set logscale x",
                 "set grid", "set key bottom right"]
-        cmds = []
-        for i, (name, pts) in enumerate(series):
-            f = Path(td) / f"s{i}.dat"
-            f.write_text("".join(f"{x} {y} {l}\n" for x, y, l in sorted(pts)))
-            pt = 7 if "mission" in name else 5
-            cmds.append(f'"{f}" using 1:2 with linespoints pt {pt} ps 1.5 title "{name}"')
-            cmds.append(f'"{f}" using 1:2:3 with labels offset 0,1 notitle')
-        plot.append("plot " + ", ".join(cmds))
+        n = 0
+        for clip, series in panels:
+            plot.append(f'set title "{clip}: SSIM vs size per rung"')
+            cmds = []
+            for name, pts in series:
+                f = Path(td) / f"s{n}.dat"
+                n += 1
+                f.write_text("".join(f"{x} {y} {l}\n" for x, y, l in sorted(pts)))
+                pt = 7 if "mission" in name else 5
+                cmds.append(f'"{f}" using 1:2 with linespoints pt {pt} ps 1.5 title "{name}"')
+                cmds.append(f'"{f}" using 1:2:3 with labels offset 0,1 notitle')
+            plot.append("plot " + ", ".join(cmds))
+        plot.append("unset multiplot")
         subprocess.run(["gnuplot"], input="\n".join(plot), text=True, check=True)
-    w("![quality vs bytes](quality.png)\n")
+    w("![quality vs bytes per rung, mission ladder vs hlsforge](quality.png)\n")
 
 an = BENCH / "analysis.md"
 if an.exists():
