@@ -46,6 +46,10 @@ Status Finalize(Config& c) {
   fs::path data = fs::absolute(c.data, ec);
   if (ec || c.data.empty()) return InvalidArgument("--data: not a usable path: '" + c.data + "'");
   c.data = data.lexically_normal().string();
+  // The data folder always exists: it holds the generated API token even when every backend
+  // is remote.
+  fs::create_directories(data, ec);
+  if (ec) return PermissionDenied("cannot create " + data.string() + ": " + ec.message());
   auto local = [&](std::string& url, const char* sub) -> Status {
     if (url.empty()) url = "file://" + (data / sub).string();
     if (url.starts_with("file://")) {
@@ -89,7 +93,11 @@ pipeline::PipelineConfig ToPipelineConfig(const Config& c) {
   p.scratch_dir = c.scratch;
   p.catalog_rung_height = c.catalog_rung;
   p.delete_output_with_source = c.delete_output_with_source;
-  p.settle_polls = c.upload_url.starts_with("file://") ? 1 : 0;
+  // One unchanged poll before an object is taken, on every backend: a folder bucket shows files
+  // while `cp` writes them, and some S3 servers (s3rver) list an object while its PUT is still
+  // streaming. Only folder buckets also need the age check (their ETag comes from size+mtime).
+  p.settle_polls = 1;
+  if (!c.upload_url.starts_with("file://")) p.settle_age = std::chrono::milliseconds(0);
   p.capacity = c.capacity;
   p.max_cpu_percent = c.max_cpu;
   p.min_free_mem_bytes = static_cast<int64_t>(c.min_free_mem_mb * 1024 * 1024);
