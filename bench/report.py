@@ -192,10 +192,12 @@ for clip in outs:
     dur = float(srcs.get(clip, {}).get("duration", 1))
     series = []
     for meth in ("mission_ladder", "hf_ladder"):
-        pts = [(r["bytes"] * 8 / 1000 / dur, r["ssim"], r["label"]) for r in outs[clip].get(meth, [])
-               if r["ssim"] is not None]
+        pts = [(r["bytes"] * 8 / 1000 / dur, r["ssim"],
+                r["label"] if r["label"] == f"{min(r['width'], r['height'])}p"
+                else f"{r['label']}(={min(r['width'], r['height'])}p)")
+               for r in outs[clip].get(meth, []) if r["ssim"] is not None]
         if pts:
-            series.append((NAMES[meth], pts))
+            series.append((NAMES[meth] + ("; label(=real size)" if "mission" in meth else ""), pts))
     if series:
         panels.append((clip, series))
 if panels:
@@ -204,7 +206,7 @@ if panels:
                 "set termoption noenhanced", f"set multiplot layout 1,{len(panels)}",
                 'set xlabel "rung bitrate, kbit/s (segments incl. audio), log"',
                 'set ylabel "SSIM vs source (rung scaled back to source size)"', "set logscale x",
-                "set grid", "set key bottom right"]
+                "set grid", "set key top left", "set offsets 0, 0, 0.002, 0"]
         n = 0
         for clip, series in panels:
             plot.append(f'set title "{clip}: SSIM vs size per rung"')
