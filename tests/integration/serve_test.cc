@@ -223,11 +223,15 @@ TEST_F(ServeTest, HostileNamesStayInsideTheBucket) {
   auto clip = Clip(2.0, 160, 90);
   ASSERT_TRUE(clip.ok());
   StartServer({"--workers", "2"});
-  std::vector<std::string> names = {"with space.mp4", "ünïcødé 视频.mp4", "..dots.mp4",
+  std::vector<std::string> names = {"with space.mp4", "ünïcødé 视频.mp4", "dots..in..middle.mp4",
                                     "sub/dir/nested.mp4", std::string(240, 'L') + ".mp4",
                                     "quote\"and#hash%.mp4"};
   for (const auto& n : names) Drop(*clip, n);
+  // Hidden files (a leading '.') are never taken: editors and OSes leave them around.
+  Drop(*clip, "..hidden.mp4");
+  Drop(*clip, "sub/.also-hidden.mp4");
   ASSERT_TRUE(WaitFor([&] { return AllSettled(names.size()); }, 240)) << Videos().dump(2);
+  EXPECT_TRUE(VideoByName("..hidden.mp4").is_null());
   for (const auto& v : Videos()) {
     EXPECT_EQ(v["state"], "ready") << v.dump();
     ExpectValid(v["slug"]);
@@ -236,7 +240,7 @@ TEST_F(ServeTest, HostileNamesStayInsideTheBucket) {
   // Nothing outside hls/encode/ besides what we made.
   for (auto& e : fs::directory_iterator(data_)) {
     std::string f = e.path().filename();
-    EXPECT_TRUE(f == "upload" || f == "hls" || f == "scratch" || f.starts_with("hlsforge.db")) << f;
+    EXPECT_TRUE(f == "upload" || f == "hls" || f == "scratch" || f == "api-token" || f.starts_with("hlsforge.db")) << f;
   }
   for (auto& e : fs::directory_iterator(data_ / "hls")) EXPECT_EQ(e.path().filename(), "encode");
   // Deleting a source keeps its output (the documented default).
