@@ -60,7 +60,22 @@ Result<ScheduleStats> Scheduler::RunOnce() {
         best = &w;
       }
     }
-    if (best == nullptr || best_score < 0) break;  // nobody can take more now
+    if (best == nullptr || best_score < 0) {
+      // Nobody can take more now. Say why now and then, so a queue that does not move is
+      // explained in the log (busy host, full workers, none alive).
+      const int64_t t = NowMs();
+      if (t - last_idle_log_ms_ > 30000) {
+        last_idle_log_ms_ = t;
+        for (const auto& w : workers) {
+          HF_LOG_INFO("scheduler: job={} waits; worker={} cpu={:.0f}% (max {:.0f}) mem_free={} MiB "
+                      "(min {}) running={}+{} of {} heartbeat={} ms ago",
+                      job.id, w.id, w.cpu_percent, w.max_cpu_percent,
+                      w.mem_available_bytes >> 20, w.min_free_mem_bytes >> 20, w.running_jobs,
+                      assigned[w.id], w.capacity, t - w.last_heartbeat_ms);
+        }
+      }
+      break;
+    }
     Status s = b_.state->AssignJob(job.id, best->id);
     if (s.code() == Code::kFailedPrecondition) continue;  // taken meanwhile
     RETURN_IF_ERROR(s);

@@ -39,6 +39,7 @@ class Scheduler {
   PipelineListener* listener_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  int64_t last_idle_log_ms_ = 0;
 };
 
 }  // namespace hlsforge::pipeline

@@ -1,45 +1,14 @@
 #include "state/sql_text.h"
 
+#include "common/utf8.h"
+
 #include <cctype>
 
 namespace hlsforge::state {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid (overlong forms,
-// surrogates and code points above U+10FFFF are invalid, as PostgreSQL also rejects them).
-size_t Utf8SeqLen(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0;
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-}  // namespace
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8SeqLen(s, i);
+    const size_t n = Utf8SequenceLength(s, i);
     if (n == 0) return false;
     i += n;
   }
@@ -69,7 +38,7 @@ std::string SanitizeText(std::string_view s, size_t max_bytes) {
       ++i;
       continue;
     }
-    const size_t n = Utf8SeqLen(s, i);
+    const size_t n = Utf8SequenceLength(s, i);
     const std::string_view piece = n ? s.substr(i, n) : kReplacement;
     if (out.size() + piece.size() > max_bytes) {
       // Cut at a character boundary and leave room for the marker.
