@@ -279,6 +279,33 @@ def case_put_play():
     check(head["ContentLength"] == len(data), f"uploaded object size {head['ContentLength']}")
     log(f"upload of {len(data)} bytes through nginx -> /api/uploads: {st}")
 
+    # A presigned PUT: the API signs, the bytes go straight to the S3 API, never through hlsforge.
+    small = clip("presigned", 2)
+    with open(small, "rb") as f:
+        body = f.read()
+    def presign(headers):
+        req = urllib.request.Request(f"{CDN}/api/uploads/presign",
+                                     data=json.dumps({"name": "presigned upload.mp4"}).encode(),
+                                     method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+    st, _ = presign({})
+    check(st == 401, f"presign without a token answered {st}")
+    st, pre = presign({"Authorization": f"Bearer {token}"})
+    check(st == 200 and pre["method"] == "PUT" and "X-Amz-Signature=" in pre["url"],
+          f"presign answered {st} {pre}")
+    put = urllib.request.Request(pre["url"], data=body, method="PUT")
+    with urllib.request.urlopen(put, timeout=30) as r:
+        check(r.status == 200, f"presigned PUT answered {r.status}")
+    head = c.head_object(Bucket="upload", Key=pre["name"])
+    check(head["ContentLength"] == len(body), f"presigned object size {head['ContentLength']}")
+    wait_ready([pre["name"]], "presigned", 120)
+    log(f"presigned PUT of {len(body)} bytes straight to the S3 API, then ready")
+
 
 def case_two_workers():
     """Two workers share ten videos; /api/workers (the dashboard data) shows both with CPU and
