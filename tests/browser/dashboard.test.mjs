@@ -21,7 +21,10 @@ if (!fs.existsSync(path.join(webRoot, 'index.html'))) {
 }
 fs.mkdirSync(artifacts, { recursive: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hlsforge-browser-'));
-const TOKEN = 'test';
+// HLSFORGE_BROWSER_BASE points the test at a running service (the distributed stack's nginx);
+// otherwise it starts its own `hlsforge serve`.
+const EXTERNAL = process.env.HLSFORGE_BROWSER_BASE;
+const TOKEN = process.env.HLSFORGE_BROWSER_TOKEN || 'test';
 const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 function clip(name, w, h, secs, hue) {
@@ -37,6 +40,12 @@ let server, context, failed = false, out = '';
 async function main() {
   const a = clip('first clip.mp4', 1280, 720, 6, 0);
   const b = clip('second clip.mp4', 1280, 720, 6, 120);
+  const base = EXTERNAL ? EXTERNAL : await startServer();
+  log('server at', base);
+  await run(base, a, b);
+}
+
+async function startServer() {
   server = spawn(bin, ['serve', '--data', path.join(tmp, 'data'), '--port', '0', '--api-token', TOKEN,
     '--poll-interval', '0.2', '--max-cpu', '100', '--workers', '2', '--web-root', webRoot],
   { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -49,7 +58,10 @@ async function main() {
       if (m) { clearTimeout(t); clearInterval(iv); resolve(`http://127.0.0.1:${m[1]}/`); }
     }, 100);
   });
-  log('server at', base);
+  return base;
+}
+
+async function run(base, a, b) {
 
   context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
     executablePath: '/usr/bin/chromium',
@@ -73,13 +85,16 @@ async function main() {
     log('uploaded', path.basename(f));
   }
   await page.screenshot({ path: path.join(artifacts, '1-upload.png') });
-  await page.waitForFunction(() => document.querySelectorAll('#videos tr[data-state="ready"]').length >= 2,
-    null, { timeout: 240000, polling: 500 });
+  // Wait for the two clips uploaded here (the service may hold other videos too).
+  const mine = [path.basename(a), path.basename(b)];
+  await page.waitForFunction((ns) => ns.every((n) => [...document.querySelectorAll('#videos tr[data-state="ready"]')]
+    .some((tr) => tr.textContent.includes(n))), mine, { timeout: 240000, polling: 500 });
   log('both ready (seen live on the page)');
   await page.screenshot({ path: path.join(artifacts, '2-videos.png'), fullPage: true });
 
   // Player: the first clip.
-  const id = await page.$eval('#videos tr[data-state="ready"]:last-child', (tr) => tr.dataset.id);
+  const id = await page.evaluate((n) => [...document.querySelectorAll('#videos tr[data-state="ready"]')]
+    .find((tr) => tr.textContent.includes(n)).dataset.id, mine[0]);
   await page.goto(`${base}#/player/${id}`);
   await page.waitForFunction(() => document.querySelectorAll('#quality option').length >= 3, null, { timeout: 20000 });
   await page.waitForFunction(() => document.querySelector('video').currentTime >= 3, null, { timeout: 30000 });
@@ -121,7 +136,10 @@ async function main() {
     return r.status;
   }, TOKEN);
   if (other !== 200) throw new Error('delete answered ' + other);
-  await page.waitForFunction(() => document.querySelectorAll('#tracks button').length === 1, null, { timeout: 30000 });
+  await page.waitForFunction(() => {
+    const ns = [...document.querySelectorAll('#tracks button')].map((b) => b.dataset.name);
+    return !ns.includes('second clip.mp4') && ns.includes('first clip.mp4');
+  }, null, { timeout: 30000 });
   await page.waitForFunction(() => document.querySelector('#track').textContent === 'first clip.mp4' &&
     document.querySelector('#tracks button.current')?.dataset.name === 'first clip.mp4', null, { timeout: 30000 });
   const t1 = await page.evaluate(() => document.querySelector('video').currentTime);

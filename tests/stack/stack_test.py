@@ -306,6 +306,19 @@ def case_put_play():
     wait_ready([pre["name"]], "presigned", 120)
     log(f"presigned PUT of {len(body)} bytes straight to the S3 API, then ready")
 
+    # The dashboard in a real browser through nginx: the same test as tests/browser, pointed at
+    # the CDN origin (upload, ready, play, quality switch, catalog tracks).
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    shots = os.path.join(STACK_DIR, "browser-artifacts")
+    r = subprocess.run(["node", os.path.join(src, "tests", "browser", "dashboard.test.mjs"),
+                        os.environ["HLSFORGE_BIN"], shots],
+                       env={**os.environ, "HLSFORGE_BROWSER_BASE": CDN + "/",
+                            "HLSFORGE_BROWSER_TOKEN": token},
+                       capture_output=True, text=True, timeout=400)
+    check(r.returncode == 0, f"dashboard through nginx failed:\n{r.stdout[-3000:]}\n{r.stderr[-2000:]}")
+    log("dashboard through nginx: upload, play, quality switch, catalog tracks (screenshots in "
+        f"{shots})")
+
 
 def case_two_workers():
     """Two workers share ten videos; /api/workers (the dashboard data) shows both with CPU and
