@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "api/video_json.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "hls/catalog.h"
 #include "pipeline/naming.h"
@@ -27,12 +28,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr int kHttpThreads = 64;  // SSE clients hold a thread each: see max_sse_clients
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int HttpStatus(Code c) {
   switch (c) {
@@ -74,15 +69,6 @@ void SendJson(httplib::Response& res, const json& j, int status = 200) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
   res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-std::string ContentTypeFor(const std::string& key) {
-  auto ends = [&](const char* s) { return key.ends_with(s); };
-  if (ends(".m3u8")) return "application/vnd.apple.mpegurl";
-  if (ends(".ts")) return "video/mp2t";
-  if (ends(".m4s") || ends(".mp4")) return "video/mp4";
-  if (ends(".json")) return "application/json";
-  return "application/octet-stream";
 }
 
 // Parses a non-negative integer query parameter; kInvalidArgument when malformed.
@@ -411,10 +397,12 @@ void ApiServer::Register() {
       }
       const bool playlist = key.ends_with(".m3u8");
       res.set_header("Cache-Control",
-                     playlist ? "no-cache" : "public, max-age=31536000, immutable");
+                     playlist ? pipeline::kPlaylistCache : pipeline::kSegmentCache);
       res.set_header("Accept-Ranges", "bytes");
       auto* store = b_.hls;
-      res.set_content_provider(head->size, ContentTypeFor(key),
+      const std::string type =
+          head->content_type.empty() ? storage::GuessContentType(key) : head->content_type;
+      res.set_content_provider(head->size, type,
                                [store, key](size_t offset, size_t length, httplib::DataSink& sink) {
                                  Status st = store->ReadRange(
                                      key, offset, length,

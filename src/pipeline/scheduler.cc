@@ -24,9 +24,8 @@ double Headroom(const state::WorkerInfo& w, int assigned, int64_t now_ms, int64_
   return cpu_free + mem_free + 0.01 * slots;
 }
 
-Scheduler::Scheduler(Backends b, const PipelineConfig& config, std::string owner,
-                     PipelineListener* listener)
-    : b_(b), config_(config), owner_(std::move(owner)), listener_(listener) {}
+Scheduler::Scheduler(Backends b, const PipelineConfig& config, std::string owner)
+    : b_(b), config_(config), owner_(std::move(owner)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -83,7 +82,6 @@ Result<ScheduleStats> Scheduler::RunOnce() {
     stats.assigned++;
     HF_LOG_INFO("video={} job={} worker={} assigned (headroom {:.2f})", job.slug, job.id, best->id,
                 best_score);
-    if (listener_) listener_->OnVideoChanged(job.video_id);
   }
   if (stats.assigned > 0) (void)b_.coord->Notify(kJobsChannel);
   return stats;

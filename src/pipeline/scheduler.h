@@ -24,8 +24,7 @@ struct ScheduleStats {
 
 class Scheduler {
  public:
-  Scheduler(Backends b, const PipelineConfig& config, std::string owner,
-            PipelineListener* listener = nullptr);
+  Scheduler(Backends b, const PipelineConfig& config, std::string owner);
   ~Scheduler();
 
   Result<ScheduleStats> RunOnce();
@@ -36,7 +35,6 @@ class Scheduler {
   Backends b_;
   PipelineConfig config_;
   std::string owner_;
-  PipelineListener* listener_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   int64_t last_idle_log_ms_ = 0;

@@ -49,12 +49,4 @@ struct PipelineConfig {
   int catalog_rung_height = 720;
 };
 
-// Notified of state changes (for server-sent events); called on pipeline threads, must not block.
-class PipelineListener {
- public:
-  virtual ~PipelineListener() = default;
-  virtual void OnVideoChanged(int64_t video_id) = 0;
-  virtual void OnWorkerChanged(const std::string& worker_id) = 0;
-};
-
 }  // namespace hlsforge::pipeline

@@ -7,8 +7,8 @@
 
 namespace hlsforge::pipeline {
 
-Watcher::Watcher(Backends b, const PipelineConfig& config, PipelineListener* listener)
-    : b_(b), config_(config), listener_(listener) {}
+Watcher::Watcher(Backends b, const PipelineConfig& config)
+    : b_(b), config_(config) {}
 
 Watcher::~Watcher() { Stop(); }
 

@@ -1,6 +1,8 @@
 // Watcher: polls the upload bucket and records every new (name, ETag) as a queued job.
-// The state store decides what is new (durable across restarts); the coordinator's seen-keys
-// are a fast path that saves a state-store round trip per known object.
+// The state store decides what is new (durable across restarts); an in-process set of recorded
+// (name, ETag) pairs saves a state-store round trip per known object on later polls. The
+// coordinator's seen-keys (Redis in the stack) are written after the state store decided, as the
+// mission's dedup keys; they are never trusted on their own, so a flushed Redis loses nothing.
 #pragma once
 
 #include <atomic>
@@ -23,7 +25,7 @@ struct PollStats {
 
 class Watcher {
  public:
-  Watcher(Backends b, const PipelineConfig& config, PipelineListener* listener = nullptr);
+  Watcher(Backends b, const PipelineConfig& config);
   ~Watcher();
 
   // One poll of the whole bucket (all pages). Thread-compatible: one caller at a time.
@@ -36,7 +38,6 @@ class Watcher {
  private:
   Backends b_;
   PipelineConfig config_;
-  PipelineListener* listener_;
   std::map<std::string, std::pair<std::string, int>> pending_;  // name -> (etag, stable polls)
   std::set<std::string> known_;                                  // "name\0etag" recorded
   std::set<std::string> present_;                                // names seen in the last poll

@@ -20,9 +20,8 @@ nlohmann::json ToJson(const RenditionFacts& r) {
           {"duration", r.duration}};
 }
 
-Worker::Worker(Backends b, const PipelineConfig& config, WorkerOptions options, Encoder* encoder,
-               PipelineListener* listener)
-    : b_(b), config_(config), options_(std::move(options)), encoder_(encoder), listener_(listener) {
+Worker::Worker(Backends b, const PipelineConfig& config, WorkerOptions options, Encoder* encoder)
+    : b_(b), config_(config), options_(std::move(options)), encoder_(encoder) {
   started_ms_ = NowMs();
   sampler_.Sample();  // prime the CPU counters
 }
@@ -59,7 +58,6 @@ void Worker::SendHeartbeat() {
                                                         {"running", w.running_jobs}}
                                              .dump(),
                                    config_.worker_timeout);
-  if (listener_) listener_->OnWorkerChanged(w.id);
 }
 
 void Worker::Start() {
@@ -138,7 +136,6 @@ void Worker::RunJob(const state::Job& job) {
   const std::string ids = "video=" + job.slug + " job=" + std::to_string(job.id) +
                           " worker=" + options_.id;
   HF_LOG_INFO("{} started (attempt {}/{})", ids, job.attempts, job.max_attempts);
-  if (listener_) listener_->OnVideoChanged(job.video_id);
 
   // Lease keeper: renews every lease/3; a refusal means the lease is gone (expired and taken,
   // or the job was cancelled), so the work stops.
@@ -214,7 +211,6 @@ void Worker::RunJob(const state::Job& job) {
     std::lock_guard<std::mutex> l(mu_);
     running_.erase(job.id);
   }
-  if (listener_) listener_->OnVideoChanged(job.video_id);
 }
 
 Status Worker::DoJob(Running& run, const fs::path& scratch) {
@@ -242,7 +238,6 @@ Status Worker::DoJob(Running& run, const fs::path& scratch) {
 
   // 2. Encode.
   RETURN_IF_ERROR(b_.state->UpdateProgress(job.id, job.lease_token, JobState::kEncoding, 0));
-  if (listener_) listener_->OnVideoChanged(job.video_id);
   auto last = std::chrono::steady_clock::now();
   EncodeRequest req;
   req.input = source;
@@ -255,7 +250,6 @@ Status Worker::DoJob(Running& run, const fs::path& scratch) {
     last = now;
     Status s = b_.state->UpdateProgress(job.id, job.lease_token, JobState::kEncoding, pct);
     if (s.code() == Code::kAborted) run.cancel = true;
-    if (listener_) listener_->OnVideoChanged(job.video_id);
   };
   ASSIGN_OR_RETURN(EncodeOutput out, encoder_->Encode(req));
   const auto t2 = std::chrono::steady_clock::now();
@@ -263,7 +257,6 @@ Status Worker::DoJob(Running& run, const fs::path& scratch) {
 
   // 3. Publish.
   RETURN_IF_ERROR(b_.state->UpdateProgress(job.id, job.lease_token, JobState::kUploading, 100));
-  if (listener_) listener_->OnVideoChanged(job.video_id);
   ASSIGN_OR_RETURN(auto video, b_.state->GetVideo(job.video_id));
   if (!video.has_value()) return Aborted("the video was deleted while it was being encoded");
   const bool republish = video->published_job_id != 0;

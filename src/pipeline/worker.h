@@ -25,8 +25,7 @@ struct WorkerOptions {
 class Worker {
  public:
   // `encoder` and the backends must outlive the worker.
-  Worker(Backends b, const PipelineConfig& config, WorkerOptions options, Encoder* encoder,
-         PipelineListener* listener = nullptr);
+  Worker(Backends b, const PipelineConfig& config, WorkerOptions options, Encoder* encoder);
   ~Worker();
 
   const std::string& id() const { return options_.id; }
@@ -61,7 +60,6 @@ class Worker {
   PipelineConfig config_;
   WorkerOptions options_;
   Encoder* encoder_;
-  PipelineListener* listener_;
   LoadSampler sampler_;
   std::mutex mu_;
   std::map<int64_t, Running*> running_;
