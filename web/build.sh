@@ -5,8 +5,6 @@ cd "$(dirname "$0")"
 if [[ -f dist/index.html ]] && [[ -z "$(find index.html src package.json package-lock.json vite.config.ts -newer dist/index.html 2>/dev/null | head -1)" ]]; then
   exit 0
 fi
-if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules ]]; then
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
+../scripts/npm-install .
 ./node_modules/.bin/vite build --logLevel warn
 touch dist/index.html
