@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-HF = ROOT / "build" / "src" / "app" / "hlsforge"
+# HLSFORGE_BIN: a copy of the binary, so that rebuilding during a long run cannot swap it midway
+HF = Path(os.environ.get("HLSFORGE_BIN", ROOT / "build" / "src" / "app" / "hlsforge"))
 
 MISSION_BASIC = ('ffmpeg -i input.mp4 -c:v libx264 -preset medium -crf 23 -c:a aac -b:a 128k '
                  '-hls_time 2 -hls_playlist_type vod -hls_segment_filename "output_%03d.ts" output.m3u8')
@@ -409,7 +410,7 @@ def bench_watcher_api(work, results, n_objects, api_seconds):
     log(f"creating {n_objects} objects")
     for i in range(n_objects):
         (up / f"obj{i:05d}.bin").write_bytes(b"x")
-    poll = 1.0
+    poll = 2.0  # the default --poll-interval
     srv = Serve(data, workers=0, poll=poll)
     r = results.setdefault("services", {})
     try:
@@ -431,9 +432,13 @@ def bench_watcher_api(work, results, n_objects, api_seconds):
         r["poll_interval_s"] = poll
         r["watcher_load"] = loadavg()
         log(f"watcher: {r['poll_cpu_ms']:.1f} ms CPU per poll")
-        # a new object: time until it is queued
+        # a new object: time from its write until it is queued, at random phases of the poll
+        # cycle (a folder bucket also waits until the file is settle_age = 1 s old)
+        import random
+        rnd = random.Random(7)
         lat = []
-        for k in range(3):
+        for k in range(10):
+            time.sleep(rnd.uniform(0, poll))
             name = f"new{k}.bin"
             t0 = time.monotonic()
             (up / name).write_bytes(b"y")
@@ -441,9 +446,10 @@ def bench_watcher_api(work, results, n_objects, api_seconds):
                 items = srv.videos(f"?q={name}&limit=5").get("items", [])
                 if any(name in json.dumps(v) for v in items):
                     break
+                if time.monotonic() - t0 > 30:
+                    raise RuntimeError(f"{name} not queued in 30 s")
                 time.sleep(0.01)
             lat.append(time.monotonic() - t0)
-            time.sleep(0.3)
         r["queue_latency_s"] = lat
         log(f"new object queued after {lat} s")
         # API: GET /api/videos with n_objects videos, paced to 500 req/s
@@ -455,17 +461,29 @@ def bench_watcher_api(work, results, n_objects, api_seconds):
     shutil.rmtree(data, ignore_errors=True)
 
 
-def wrk_paced(url, rate, seconds, conns=10):
-    """wrk has no fixed-rate mode (that is wrk2): each connection sleeps conns/rate s between
-    requests via the Lua delay() hook, so the offered rate is <= rate; the achieved rate is
-    reported. Latency percentiles are wrk's, per request (no coordinated-omission correction)."""
+def wrk_paced(url, rate, seconds, conns=20):
+    """wrk has no fixed-rate mode (that is wrk2): each connection sleeps between requests via the
+    Lua delay() hook. A 5 s calibration run measures the response time, and the delay becomes
+    conns/rate minus it, so the achieved rate comes close to `rate` (it is reported). Latency
+    percentiles are wrk's, per request (no coordinated-omission correction)."""
     lua = BENCH / "paced.lua"
-    env = dict(os.environ, WRK_DELAY_MS=str(conns * 1000.0 / rate))
+    delay_ms = conns * 1000.0 / rate
+    for _ in range(2):
+        env = dict(os.environ, WRK_DELAY_MS=f"{delay_ms:.3f}")
+        cal = subprocess.run(["wrk", "-t2", f"-c{conns}", "-d5s", "-s", str(lua), url],
+                             capture_output=True, text=True, env=env).stdout
+        m = re.search(r"Requests/sec:\s+([0-9.]+)", cal)
+        achieved = float(m.group(1)) if m else rate
+        if achieved >= 0.97 * rate:
+            break
+        # per connection one cycle is delay + response time: take the difference off the delay
+        delay_ms = max(0.0, delay_ms - (conns * 1000.0 / achieved - conns * 1000.0 / rate))
+    env = dict(os.environ, WRK_DELAY_MS=f"{delay_ms:.3f}")
     load = loadavg()
     r = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(lua),
                         url], capture_output=True, text=True, env=env)
     txt = r.stdout
-    out = {"raw": txt, "load": load, "offered_rate": rate, "connections": conns}
+    out = {"raw": txt, "load": load, "offered_rate": rate, "connections": conns, "delay_ms": delay_ms}
     m = re.search(r"Requests/sec:\s+([0-9.]+)", txt)
     out["rate"] = float(m.group(1)) if m else None
     for p in ("50", "75", "90", "99"):
@@ -487,12 +505,7 @@ def bench_segments(work, results, seconds):
     (seg / "0.ts").write_bytes(os.urandom(2 * 1024 * 1024))  # a 2 s segment at 8 Mbit/s
     srv = Serve(data, workers=0, poll=2)
     try:
-        load = loadavg()
-        r = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", f"{srv.url}/hls/encode/bench/0/0.ts"],
-                           capture_output=True, text=True)
-        m = re.search(r"Transfer/sec:\s+([0-9.]+)(KB|MB|GB)", r.stdout)
-        mbps = float(m.group(1)) * {"KB": 1 / 1024, "MB": 1, "GB": 1024}[m.group(2)] if m else 0
-        out = {"raw": r.stdout, "load": load, "gbit_s": mbps * 1024 * 1024 * 8 / 1e9}
+        out = wrk_throughput(f"{srv.url}/hls/encode/bench/0/0.ts", seconds)
         results.setdefault("services", {})["segments"] = out
         log(f"segments: {out['gbit_s']:.2f} Gbit/s")
     finally:
@@ -558,6 +571,174 @@ def bench_memory(work, results, target_bytes):
         shutil.rmtree(mem, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- distributed stack
+
+STACK_PORTS = {"S3": 14566, "REDIS": 16379, "PG": 15432, "HTTP": 18080, "API": 18000}
+
+
+class Stack:
+    """deploy/stack on its own folder and ports (never a developer's running stack)."""
+
+    def __init__(self, work):
+        self.dir = work / "stack"
+        self.env = dict(os.environ, HLSFORGE_STACK_DIR=str(self.dir), HLSFORGE_BIN=str(HF),
+                        # stops by itself even if this script dies
+                        HLSFORGE_STACK_LIFETIME_S="10800",
+                        # as for serve: measure the pipeline, not admission control
+                        HLSFORGE_MAX_CPU="100")
+        for k, v in STACK_PORTS.items():
+            self.env[f"HLSFORGE_STACK_{k}_PORT"] = str(v)
+        self.cdn = f"http://127.0.0.1:{STACK_PORTS['HTTP']}"
+
+    def run(self, *args, timeout=600):
+        return subprocess.run([str(ROOT / "deploy" / "stack"), *args], env=self.env, check=True,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def up(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.run("up")
+        import boto3
+        from botocore.config import Config as BotoConfig
+        self.s3 = boto3.client(
+            "s3", endpoint_url=f"http://127.0.0.1:{STACK_PORTS['S3']}", aws_access_key_id="S3RVER",
+            aws_secret_access_key="S3RVER", region_name="us-east-1",
+            config=BotoConfig(s3={"addressing_style": "path"}))
+
+    def down(self):
+        try:
+            self.run("down", timeout=180)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def hf_pids(self):
+        """pids of the stack's hlsforge processes (api, watcher, workers), by component."""
+        out = {}
+        for name in ["api", "watcher", "w1", "w2"]:
+            try:
+                pid = int((self.dir / name / "pid").read_text())
+            except (OSError, ValueError):
+                continue
+            for p in [pid] + descendants(pid):
+                if proc_name(p) == "hlsforge":
+                    out[name] = p
+                    break
+        return out
+
+    def psql(self, sql, *params):
+        args = ["psql", "-X", "-q", "-tA", "-F", "\t", "-h", "127.0.0.1", "-p", str(STACK_PORTS["PG"]),
+                "-U", "postgres", "-d", "hlsforge"]
+        for i, p in enumerate(params, 1):
+            args += ["-v", f"p{i}={p}"]
+        r = subprocess.run(args, input=sql, capture_output=True, text=True, check=True)
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    def video(self, name):
+        rows = self.psql("SELECT state, slug, coalesce(error, '') FROM videos WHERE name = :'p1'", name)
+        return rows[0] if rows else None
+
+
+class TreeSampler(threading.Thread):
+    """Peak RSS of several hlsforge processes (each apart) and of any ffmpeg below them."""
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids, self.stop, self.hf_kib, self.ffmpeg_kib = pids, False, {}, 0
+
+    def run(self):
+        while not self.stop:
+            for name, pid in self.pids.items():
+                self.hf_kib[name] = max(self.hf_kib.get(name, 0), proc_hwm_kib(pid))
+                for d in descendants(pid):
+                    if proc_name(d) == "ffmpeg":
+                        self.ffmpeg_kib = max(self.ffmpeg_kib, proc_hwm_kib(d))
+            time.sleep(0.05)
+
+
+def run_stack_once(st, src, key):
+    """boto3 PUT into the upload bucket -> the video is ready in PostgreSQL. CPU = every hlsforge
+    process of the stack (api, watcher, both workers, with the ffmpeg they reaped)."""
+    pids = st.hf_pids()
+    cpu0 = {n: proc_cpu_s(p) for n, p in pids.items()}
+    smp = TreeSampler(pids)
+    smp.start()
+    t0 = time.monotonic()
+    st.s3.upload_file(str(src["path"]), "upload", key)
+    put_s = time.monotonic() - t0
+    while True:
+        v = st.video(key)
+        if v and v[0] == "ready":
+            break
+        if v and v[0] == "failed":
+            raise RuntimeError(f"stack: {key} failed: {v[2]}")
+        if time.monotonic() - t0 > 3600:
+            raise RuntimeError(f"stack: {key} not ready in 3600 s")
+        time.sleep(0.1)
+    wall = time.monotonic() - t0
+    smp.stop = True
+    smp.join()
+    cpu = sum(proc_cpu_s(p) - cpu0[n] for n, p in pids.items())
+    return {"wall": wall, "cpu": cpu, "put_s": put_s, "slug": v[1],
+            "hf_rss_mib": max(smp.hf_kib.values()) / 1024,
+            "hf_rss_by_process_mib": {n: k / 1024 for n, k in smp.hf_kib.items()},
+            "ffmpeg_rss_mib": smp.ffmpeg_kib / 1024}
+
+
+def bench_stack(work, sources, results, reps, clips, seg_seconds):
+    """The distributed stack end to end (s3rver, Redis, PostgreSQL, nginx, api, watcher, two
+    workers), alternating with bare `hlsforge encode` of the same clip; then segment throughput
+    through nginx (the CDN) for a segment the stack published."""
+    st = Stack(work)
+    log("stack: up")
+    st.up()
+    res = results.setdefault("stack", {})
+    try:
+        for clip in clips:
+            src = sources[clip]
+            rr = res.setdefault(clip, {"stack": [], "hf_ladder": []})
+            for rep in range(1, reps + 1):
+                order = ["stack", "hf_ladder"] if rep % 2 else ["hf_ladder", "stack"]
+                for m in order:
+                    load = loadavg()
+                    if m == "stack":
+                        r = run_stack_once(st, src, f"bench/{clip}-{rep}-{int(time.time())}.mp4")
+                    else:
+                        r = run_hf("ladder", src, work / "out" / clip / "hf_ladder_stackpair")
+                    r["load"], r["rep"] = load, rep
+                    rr[m].append(r)
+                    log(f"{clip:14s} {m:15s} rep {rep}: wall {r['wall']:.1f}s cpu {r['cpu']:.1f}s "
+                        f"load {load:.1f}")
+                    save(results)
+        # Segment throughput through nginx: the biggest segment the stack published.
+        slug = next(r["slug"] for c in clips for r in res[c]["stack"])
+        objs = st.s3.list_objects_v2(Bucket="hls", Prefix=f"encode/{slug}/").get("Contents", [])
+        seg = max((o for o in objs if o["Key"].endswith(".ts")), key=lambda o: o["Size"])
+        url = f"{st.cdn}/hls/{seg['Key']}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            if len(r.read()) != seg["Size"]:
+                raise RuntimeError(f"nginx served a short {url}")
+        res["nginx_segments"] = wrk_throughput(url, seg_seconds)
+        res["nginx_segments"]["segment_bytes"] = seg["Size"]
+        res["nginx_segments"]["url_path"] = "/hls/" + seg["Key"]
+        log(f"nginx segments: {res['nginx_segments']['gbit_s']:.2f} Gbit/s "
+            f"({seg['Size']} B segment)")
+        save(results)
+    finally:
+        log("stack: down")
+        st.down()
+
+
+def wrk_throughput(url, seconds):
+    """Unpaced wrk (2 threads, 8 connections): bytes per second on loopback."""
+    load = loadavg()
+    r = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url], capture_output=True,
+                       text=True)
+    m = re.search(r"Transfer/sec:\s+([0-9.]+)(B|KB|MB|GB)", r.stdout)
+    mib = float(m.group(1)) * {"B": 1 / 2**20, "KB": 1 / 1024, "MB": 1, "GB": 1024}[m.group(2)] if m else 0
+    m2 = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    return {"raw": r.stdout, "load": load, "gbit_s": mib * 2**20 * 8 / 1e9,
+            "non2xx": int(m2.group(1)) if m2 else 0}
+
+
 # ---------------------------------------------------------------- report
 
 RESULTS_JSON = Path(os.environ.get("BENCH_RESULTS", BENCH / "results.json"))
@@ -573,7 +754,7 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds of each 1080p/portrait clip (30 full)")
     ap.add_argument("--reps", type=int, help="repetitions of each method (3 full)")
     ap.add_argument("--work", default="/tmp/hlsforge-bench", help="scratch folder (deleted parts)")
-    ap.add_argument("--only", default="encode,services,memory", help="comma list of sections")
+    ap.add_argument("--only", default="encode,stack,services,memory", help="comma list of sections")
     ap.add_argument("--objects", type=int, default=10000)
     a = ap.parse_args()
     dur = a.duration or (4 if a.quick else 30)
@@ -582,7 +763,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     if not HF.exists():
         sys.exit(f"{HF} missing: run ./scripts/build first")
-    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() and a.only != "encode,services,memory" else {}
+    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() and a.only != ap.get_default("only") else {}
     mach = results.setdefault("machine", {})
     mach.update({
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -602,6 +783,10 @@ def main():
         results["sources"] = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in sources.items()}
         bench_encodes(work, sources, reps, ["1080p_steady", "1080p_noise"], ["2160p", "720p_portrait"],
                       results)
+    if "stack" in secs:
+        sources = gen_sources(work, dur, a.quick)
+        bench_stack(work, sources, results, reps, ["1080p_steady"] if a.quick else ["1080p_steady", "1080p_noise"],
+                    5 if a.quick else 10)
     if "services" in secs:
         n = 1000 if a.quick else a.objects
         bench_watcher_api(work, results, n, 5 if a.quick else 20)

@@ -71,7 +71,8 @@ for clip in runs:
     w("| method | wall s | CPU s | ×realtime | hlsforge RSS MiB | ffmpeg RSS MiB | load |")
     w("| --- | --- | --- | --- | --- | --- | --- |")
     for meth in ORDER:
-        rs = runs[clip].get(meth)
+        # rep 0 is the warm-up run that learns the rung sizes for the floor; not counted
+        rs = [r for r in runs[clip].get(meth, []) if r.get("rep", 1) >= 1]
         if not rs:
             continue
         walls = [r["wall"] for r in rs]

@@ -93,11 +93,16 @@ pipeline::PipelineConfig ToPipelineConfig(const Config& c) {
   p.scratch_dir = c.scratch;
   p.catalog_rung_height = c.catalog_rung;
   p.delete_output_with_source = c.delete_output_with_source;
-  // One unchanged poll before an object is taken, on every backend: a folder bucket shows files
-  // while `cp` writes them, and some S3 servers (s3rver) list an object while its PUT is still
-  // streaming. Only folder buckets also need the age check (their ETag comes from size+mtime).
-  p.settle_polls = 1;
-  if (!c.upload_url.starts_with("file://")) p.settle_age = std::chrono::milliseconds(0);
+  // Folder buckets: a file is complete once its mtime is 1 s old (the ETag is size+mtime).
+  // S3: objects are atomic, but s3rver lists one while its PUT still streams, so a second look
+  // 250 ms later must see the same ETag.
+  if (c.upload_url.starts_with("file://")) {
+    p.settle_age = std::chrono::milliseconds(1000);
+    p.settle_recheck = std::chrono::milliseconds(0);
+  } else {
+    p.settle_age = std::chrono::milliseconds(0);
+    p.settle_recheck = std::chrono::milliseconds(250);
+  }
   p.capacity = c.capacity;
   p.max_cpu_percent = c.max_cpu;
   p.min_free_mem_bytes = static_cast<int64_t>(c.min_free_mem_mb * 1024 * 1024);

@@ -3,10 +3,12 @@
 // are checked without running ffmpeg. The real encoder runs in tests/integration.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "common/fs.h"
 #include "pipeline/publisher.h"
@@ -174,7 +176,8 @@ class PipelineTest : public ::testing::Test {
     auto tmp = TempDir::Create();
     ASSERT_TRUE(tmp.ok());
     scratch_ = std::make_unique<TempDir>(std::move(*tmp));
-    config_.settle_polls = 0;
+    config_.settle_age = std::chrono::milliseconds(0);
+    config_.settle_recheck = std::chrono::milliseconds(0);
     config_.scratch_dir = scratch_->path().string();
     config_.retry_base = std::chrono::milliseconds(1);
   }
@@ -233,14 +236,50 @@ TEST_F(PipelineTest, WatcherQueuesEachVersionOnce) {
 }
 
 TEST_F(PipelineTest, WatcherWaitsForStableObjects) {
-  config_.settle_polls = 1;
-  config_.settle_age = std::chrono::milliseconds(0);
+  config_.settle_recheck = std::chrono::milliseconds(150);
   Upload("a.mp4", "partial");
   Watcher w(backends(), config_);
+  auto first = w.PollOnce();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->queued, 0);
+  EXPECT_EQ(first->waiting, 1);
+  // Due one re-check delay after the first sighting, not a whole poll interval later.
+  EXPECT_GT(first->next_due_ms, NowMs());
+  EXPECT_LE(first->next_due_ms, NowMs() + 150);
+  Upload("a.mp4", "partial, then more");  // still being written: the wait starts again
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(w.PollOnce()->queued, 0);
-  Upload("a.mp4", "partial, then more");  // still being written
-  EXPECT_EQ(w.PollOnce()->queued, 0);
-  EXPECT_EQ(w.PollOnce()->queued, 1);  // unchanged since the last poll
+  EXPECT_EQ(w.PollOnce()->queued, 0);  // unchanged, but not for long enough yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto last = w.PollOnce();
+  EXPECT_EQ(last->queued, 1);  // unchanged for 150 ms
+  EXPECT_EQ(last->next_due_ms, 0);
+}
+
+TEST_F(PipelineTest, WatcherTakesOldFilesAtFirstSightAndYoungOnesWhenTheyAge) {
+  // A folder bucket: a file whose mtime is settle_age old is complete; a fresher one is due
+  // exactly when it reaches that age.
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  auto up = storage::OpenObjectStore("file://" + dir->path().string());
+  ASSERT_TRUE(up.ok()) << up.status();
+  upload_ = std::move(*up);
+  config_.settle_age = std::chrono::milliseconds(400);
+  Upload("old.mp4", "finished long ago");
+  std::filesystem::last_write_time(dir->path() / "old.mp4",
+                                   std::filesystem::file_time_type::clock::now() - std::chrono::seconds(5));
+  Upload("young.mp4", "just written");
+  Watcher w(backends(), config_);
+  auto s = w.PollOnce();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->queued, 1);
+  EXPECT_EQ(s->waiting, 1);
+  EXPECT_GT(s->next_due_ms, NowMs());
+  EXPECT_LE(s->next_due_ms, NowMs() + 400);
+  while (NowMs() < s->next_due_ms) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto s2 = w.PollOnce();
+  EXPECT_EQ(s2->queued, 1);
+  EXPECT_EQ(s2->waiting, 0);
 }
 
 TEST_F(PipelineTest, WatcherPaginates) {

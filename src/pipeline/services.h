@@ -26,11 +26,15 @@ inline constexpr char kUploadsChannel[] = "uploads";  // an object was put into 
 struct PipelineConfig {
   // watcher
   std::chrono::milliseconds poll_interval{2000};
-  // Polls an object's (size, ETag) must stay unchanged before it is taken (file buckets: the
-  // ETag covers size and mtime; S3 objects are atomic, 0 is right there).
-  int settle_polls = 1;
-  // ...and, when settle_polls > 0, the object must be at least this old (mtime).
+  // An object is taken once it looks complete, judged at the poll that first sees it:
+  //  - settle_age: its mtime is at least this old (a folder bucket lists a file while `cp` still
+  //    writes it; the writing keeps its mtime fresh). An old file is taken at first sight.
+  //  - settle_recheck: it is unchanged (same ETag) this long after it was first seen (s3rver
+  //    lists an object while its PUT still streams). 0 = no second look.
+  // The watcher wakes when the earliest waiting object is due, not a whole interval later, so a
+  // new object is queued within one poll interval plus at most the larger of the two.
   std::chrono::milliseconds settle_age{1000};
+  std::chrono::milliseconds settle_recheck{0};
   // What happens to published output when its source disappears from the upload bucket.
   bool delete_output_with_source = false;
 

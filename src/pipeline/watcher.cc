@@ -1,5 +1,7 @@
 #include "pipeline/watcher.h"
 
+#include <algorithm>
+
 #include "common/fs.h"
 #include "common/log.h"
 #include "pipeline/naming.h"
@@ -30,13 +32,15 @@ Result<PollStats> Watcher::PollOnce() {
         stats.skipped++;
         continue;
       }
-      // Not taken half-written: the same ETag must be seen on settle_polls consecutive polls.
-      auto& p = pending_[o.key];
-      if (p.first != o.etag) p = {o.etag, 0};
-      const bool fresh = config_.settle_polls > 0 && o.mtime_ms > NowMs() - config_.settle_age.count();
-      if (p.second < config_.settle_polls || fresh) {
-        p.second++;
+      // Not taken half-written: old enough (mtime) and, where asked, unchanged on a second look.
+      const int64_t now = NowMs();
+      auto [it, inserted] = pending_.try_emplace(o.key, Pending{o.etag, now});
+      if (!inserted && it->second.etag != o.etag) it->second = {o.etag, now};
+      int64_t due = it->second.first_seen_ms + config_.settle_recheck.count();
+      if (config_.settle_age.count() > 0) due = std::max(due, o.mtime_ms + config_.settle_age.count());
+      if (due > now) {
         stats.waiting++;
+        stats.next_due_ms = stats.next_due_ms == 0 ? due : std::min(stats.next_due_ms, due);
         continue;
       }
       pending_.erase(o.key);
@@ -106,6 +110,7 @@ void Watcher::Start() {
   stop_ = false;
   thread_ = std::thread([this] {
     while (!stop_) {
+      const int64_t started = NowMs();
       auto r = PollOnce();
       if (!r.ok()) {
         HF_LOG_WARN("watcher: poll failed: {}", r.status().ToString());
@@ -113,10 +118,13 @@ void Watcher::Start() {
         HF_LOG_INFO("watcher: listed={} queued={} waiting={} rejected={}", r->listed, r->queued,
                     r->waiting, r->rejected);
       }
-      // Short waits while something is settling, the full interval otherwise.
-      auto wait = config_.poll_interval;
-      if (r.ok() && r->waiting > 0) wait = std::min(wait, std::chrono::milliseconds(500));
-      (void)b_.coord->Wait(kUploadsChannel, wait);
+      // Polls start one interval apart (a slow listing does not stretch the cycle), sooner when
+      // a waiting object becomes due. A listing longer than the interval still leaves a quarter
+      // interval of rest, so a huge bucket is not listed back to back.
+      const int64_t interval = config_.poll_interval.count();
+      int64_t wait = std::max(started + interval - NowMs(), interval / 4);
+      if (r.ok() && r->next_due_ms > 0) wait = std::min(wait, std::max<int64_t>(r->next_due_ms - NowMs(), 10));
+      (void)b_.coord->Wait(kUploadsChannel, std::chrono::milliseconds(wait));
     }
   });
 }

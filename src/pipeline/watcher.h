@@ -21,6 +21,7 @@ struct PollStats {
   int waiting = 0;  // objects not yet stable
   int skipped = 0;  // known or not candidates
   int rejected = 0; // names that cannot be used
+  int64_t next_due_ms = 0;  // when the earliest waiting object may be taken (0: none waiting)
 };
 
 class Watcher {
@@ -38,7 +39,11 @@ class Watcher {
  private:
   Backends b_;
   PipelineConfig config_;
-  std::map<std::string, std::pair<std::string, int>> pending_;  // name -> (etag, stable polls)
+  struct Pending {
+    std::string etag;
+    int64_t first_seen_ms = 0;  // when this ETag was first listed
+  };
+  std::map<std::string, Pending> pending_;  // objects seen but not yet settled
   std::set<std::string> known_;                                  // "name\0etag" recorded
   std::set<std::string> present_;                                // names seen in the last poll
   bool first_poll_ = true;
