@@ -313,6 +313,25 @@ def wait_ready(srv, name, timeout, interval=0.05):
     raise RuntimeError(f"video {name} not ready in {timeout}s")
 
 
+def wait_catalog(path, timeout):
+    """Until the catalog names a video: the publisher rebuilds it only after the video is
+    ready, so this is upload→playable. A stat every 20 ms costs the machine nothing, unlike
+    polling the API (each request is CPU the encode would otherwise have)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            st = path.stat()
+            if (st.st_mtime_ns, st.st_size) != last:
+                last = (st.st_mtime_ns, st.st_size)
+                if "#EXT-X-STREAM-INF" in path.read_text():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} names no video after {timeout}s")
+
+
 def run_serve(src, out):
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -324,8 +343,9 @@ def run_serve(src, out):
         name = src["path"].name
         t0 = time.monotonic()
         shutil.copyfile(src["path"], out / "upload" / name)
-        wait_ready(srv, name, timeout=3600)
+        wait_catalog(out / "hls" / "encode" / "master.m3u8", timeout=3600)
         wall = time.monotonic() - t0
+        wait_ready(srv, name, timeout=30)  # the API agrees
         cpu = proc_cpu_s(srv.p.pid) - cpu0
         smp.stop = True
         smp.join()
@@ -338,6 +358,36 @@ def run_serve(src, out):
 def serve_output_dir(out):
     d = sorted(p for p in (out / "hls" / "encode").iterdir() if p.is_dir())
     return d[0]
+
+
+def quality_ceiling(src, w, h):
+    """SSIM/PSNR of the source scaled to w x h and back with no encoding at all: the best any
+    rung of that size can score in quality() (the same scaler both ways)."""
+    W, H = src["width"], src["height"]
+    g = (f"[0:v]split[a][b];[a]scale={w}:{h},scale={W}:{H}:flags=bicubic,format=yuv420p,split[d1][d2];"
+         f"[b]format=yuv420p,split[r1][r2];[d1][r1]ssim;[d2][r2]psnr")
+    r = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(src["path"]),
+                        "-filter_complex", g, "-an", "-f", "null", "-"], capture_output=True, text=True)
+    ssim = re.search(r"SSIM .*All:([0-9.]+)", r.stderr)
+    psnr = re.search(r"PSNR .*average:([0-9.inf]+)", r.stderr)
+    return (float(ssim.group(1)) if ssim else None, float(psnr.group(1)) if psnr else None)
+
+
+def bench_ceiling(work, sources, results, clips):
+    """Scale-only quality per rung size of our ladder (why a 720p rung cannot match a rung that is
+    really 1080p, as the mission's "720p" is)."""
+    res = results.setdefault("ceiling", {})
+    for clip in clips:
+        rows = []
+        for r in results.get("outputs", {}).get(clip, {}).get("hf_ladder", []):
+            if (r["width"], r["height"]) == (sources[clip]["width"], sources[clip]["height"]):
+                continue
+            ssim, psnr = quality_ceiling(sources[clip], r["width"], r["height"])
+            rows.append({"label": r["label"], "width": r["width"], "height": r["height"],
+                         "ssim": ssim, "psnr": psnr})
+            log(f"{clip:14s} ceiling {r['label']} {r['width']}x{r['height']}: ssim {ssim} psnr {psnr}")
+        res[clip] = rows
+    save(results)
 
 
 # ---------------------------------------------------------------- encode comparisons
@@ -368,11 +418,13 @@ def bench_encodes(work, sources, reps, clips_full, clips_once, results):
         return out
 
     def sizes_for(clip):
+        # the rung sizes our ladder will have, from the planner (`hlsforge probe`), no encode
         if clip not in floor_sizes:
-            out = work / "out" / clip / "hf_ladder"
-            if not (out / "master.m3u8").exists():
-                one(clip, "hf_ladder", 0)
-            floor_sizes[clip] = [(r["width"], r["height"]) for r in rungs_of("hf_ladder", out)]
+            txt = sh([str(HF), "probe", str(sources[clip]["path"])]).stdout
+            floor_sizes[clip] = [(int(a), int(b)) for a, b in
+                                 re.findall(r"^\s+\d+\s+\d+p\s+(\d+)x(\d+)\s", txt, re.M)]
+            if not floor_sizes[clip]:
+                raise RuntimeError(f"no ladder in `hlsforge probe` output: {txt}")
 
     plan = [(c, reps, methods) for c in clips_full] + [
         (c, 1, ["mission_ladder", "hf_ladder"]) for c in clips_once]
@@ -664,16 +716,31 @@ def run_stack_once(st, src, key):
     t0 = time.monotonic()
     st.s3.upload_file(str(src["path"]), "upload", key)
     put_s = time.monotonic() - t0
+    # Ready = the catalog (rebuilt after the video is ready) names it. One HEAD on s3rver every
+    # 0.2 s, a GET only when the ETag changed; PostgreSQL is asked every 5 s for failures.
+    etag, n = None, 0
     while True:
-        v = st.video(key)
-        if v and v[0] == "ready":
-            break
-        if v and v[0] == "failed":
-            raise RuntimeError(f"stack: {key} failed: {v[2]}")
+        try:
+            h = st.s3.head_object(Bucket="hls", Key="encode/master.m3u8")
+            if h["ETag"] != etag:
+                etag = h["ETag"]
+                body = st.s3.get_object(Bucket="hls", Key="encode/master.m3u8")["Body"].read().decode()
+                if key.replace("/", "_") in body or st.video(key) and st.video(key)[0] == "ready":
+                    break
+        except st.s3.exceptions.ClientError:
+            pass
+        n += 1
+        if n % 25 == 0:
+            v = st.video(key)
+            if v and v[0] == "failed":
+                raise RuntimeError(f"stack: {key} failed: {v[2]}")
         if time.monotonic() - t0 > 3600:
             raise RuntimeError(f"stack: {key} not ready in 3600 s")
-        time.sleep(0.1)
+        time.sleep(0.2)
     wall = time.monotonic() - t0
+    v = st.video(key)
+    if not v or v[0] != "ready":
+        raise RuntimeError(f"stack: catalog names {key} but the state store says {v}")
     smp.stop = True
     smp.join()
     cpu = sum(proc_cpu_s(p) - cpu0[n] for n, p in pids.items())
@@ -754,7 +821,7 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds of each 1080p/portrait clip (30 full)")
     ap.add_argument("--reps", type=int, help="repetitions of each method (3 full)")
     ap.add_argument("--work", default="/tmp/hlsforge-bench", help="scratch folder (deleted parts)")
-    ap.add_argument("--only", default="encode,stack,services,memory", help="comma list of sections")
+    ap.add_argument("--only", default="encode,ceiling,stack,services,memory", help="comma list of sections")
     ap.add_argument("--objects", type=int, default=10000)
     a = ap.parse_args()
     dur = a.duration or (4 if a.quick else 30)
@@ -783,6 +850,9 @@ def main():
         results["sources"] = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in sources.items()}
         bench_encodes(work, sources, reps, ["1080p_steady", "1080p_noise"], ["2160p", "720p_portrait"],
                       results)
+    if "ceiling" in secs:
+        sources = gen_sources(work, dur, a.quick)
+        bench_ceiling(work, sources, results, ["1080p_steady", "1080p_noise"])
     if "stack" in secs:
         sources = gen_sources(work, dur, a.quick)
         bench_stack(work, sources, results, reps, ["1080p_steady"] if a.quick else ["1080p_steady", "1080p_noise"],
