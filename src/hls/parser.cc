@@ -201,6 +201,7 @@ std::string DecodeUriPath(std::string_view uri) {
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
   };
+  uri = uri.substr(0, uri.find_first_of("?#"));
   std::string out;
   out.reserve(uri.size());
   for (size_t i = 0; i < uri.size(); ++i) {

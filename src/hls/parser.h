@@ -39,6 +39,8 @@ Result<PlaylistKind> DetectPlaylistKind(std::string_view text);
 
 // Inverse of EncodeUriPath: %XX (either case) becomes the byte; a '%' not followed by two hex
 // digits is kept literally. Nothing else changes ('+' stays '+': this is a path, not a form).
+// A query or fragment ("0.ts?v=12", the publisher's cache-busting version) is not part of the
+// path and is dropped: EncodeUriPath escapes '?' and '#' in names, so an unescaped one starts it.
 std::string DecodeUriPath(std::string_view uri);
 
 }  // namespace hlsforge::hls

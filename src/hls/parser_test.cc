@@ -201,6 +201,19 @@ TEST(DecodeUriPathTest, InverseOfEncode) {
   EXPECT_EQ(DecodeUriPath("a+b"), "a+b");
 }
 
+TEST(DecodeUriPathTest, QueryAndFragmentAreNotPartOfThePath) {
+  EXPECT_EQ(DecodeUriPath("0.ts?v=12-1795511271000"), "0.ts");
+  EXPECT_EQ(DecodeUriPath("a%3Fb.ts?v=1"), "a?b.ts");  // an escaped '?' is part of the name
+  EXPECT_EQ(DecodeUriPath("a%23b.ts#t=3"), "a#b.ts");
+  EXPECT_EQ(DecodeUriPath("?only"), "");
+  auto media = ParseMedia(
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+      "#EXTINF:2.000,\n0.ts?v=7\n#EXT-X-ENDLIST\n");
+  ASSERT_TRUE(media.ok()) << media.status();
+  ASSERT_EQ(media->segments.size(), 1u);
+  EXPECT_EQ(media->segments[0].uri, "0.ts");
+}
+
 // Hostile input: none of this may crash, hang or be accepted as something it is not.
 TEST(ParserHostileTest, RandomBytesNeverCrash) {
   std::mt19937 rng(12345);

@@ -55,6 +55,23 @@ Result<std::vector<Rung>> ScanPackage(const fs::path& dir) {
   return rungs;
 }
 
+// Appends "?v=<version>" to every segment URI of a media playlist. Segments of a new version are
+// written over the old ones at the same keys (the layout fixes encode/<video>/<i>/<n>.ts), so
+// the URL a player fetches must change with the version: the URL, not the key, is what caches
+// keep, and kSegmentCache tells them to keep it forever.
+std::string VersionSegmentUris(const std::string& text, const std::string& version) {
+  std::istringstream in(text);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line[0] != '#' && line.find('?') == std::string::npos) {
+      line += "?v=" + version;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 // Rewrites every URI line of a multivariant playlist to live under `prefix`.
 std::string PrefixUris(const std::string& text, const std::string& prefix) {
   std::istringstream in(text);
@@ -87,6 +104,8 @@ Status PublishPackage(storage::ObjectStore& hls, const fs::path& dir, const std:
     st.bytes += ec ? 0 : static_cast<int64_t>(size);
     return Status::Ok();
   };
+  // Unique per publication, even if a reset state store hands out the same job id again.
+  const std::string version = std::to_string(job_id) + "-" + std::to_string(NowMs());
   auto upload_rungs = [&](const std::string& prefix) -> Status {
     for (const Rung& r : rungs) {
       RETURN_IF_ERROR(fence());
@@ -94,7 +113,11 @@ Status PublishPackage(storage::ObjectStore& hls, const fs::path& dir, const std:
       for (const auto& [n, path] : r.segments) {
         RETURN_IF_ERROR(put_file(rp + std::to_string(n) + ".ts", path, seg_opts));
       }
-      RETURN_IF_ERROR(put_file(rp + "index.m3u8", r.dir / "index.m3u8", pl_opts));
+      ASSIGN_OR_RETURN(std::string playlist, ReadFile(r.dir / "index.m3u8"));
+      playlist = VersionSegmentUris(playlist, version);
+      RETURN_IF_ERROR(hls.PutBytes(rp + "index.m3u8", playlist, pl_opts).Annotate("upload " + rp + "index.m3u8"));
+      st.files++;
+      st.bytes += static_cast<int64_t>(playlist.size());
     }
     return Status::Ok();
   };

@@ -31,6 +31,8 @@ namespace hlsforge::pipeline {
 inline constexpr char kPlaylistType[] = "application/vnd.apple.mpegurl";
 inline constexpr char kSegmentType[] = "video/mp2t";
 inline constexpr char kPlaylistCache[] = "no-cache";
+// Segment URLs carry the publication's version (index.m3u8 names "<n>.ts?v=<job>-<ms>"), so a
+// URL always means the same bytes even though a new version rewrites the same keys.
 inline constexpr char kSegmentCache[] = "public, max-age=31536000, immutable";
 
 struct PublishStats {
