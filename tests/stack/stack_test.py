@@ -247,15 +247,27 @@ def case_put_play():
     check(h.get("content-type") == "video/mp2t", f"segment type {h}")
     check("immutable" in h.get("cache-control", ""), f"segment cache-control {h}")
     check(h.get("content-range", "").startswith("bytes 0-187/"), f"content-range {h}")
+    # Segments are named with the publication's version and cached by the CDN; a second fetch of
+    # the same URL is a cache hit with the same bytes; playlists are never cached.
+    st, _, pl = http(f"/hls/encode/{slug}/0/index.m3u8")
+    uris = [l for l in pl.decode().splitlines() if l and not l.startswith("#")]
+    check(st == 200 and uris and all(".ts?v=" in u for u in uris), f"unversioned segment URIs: {uris}")
+    seg_url = f"/hls/encode/{slug}/0/{uris[-1]}"
+    st1, h1, b1 = http(seg_url)
+    st2, h2, b2 = http(seg_url)
+    check(st1 == st2 == 200 and b1 == b2 and b1[:1] == b"\x47", f"segment via the CDN: {st1} {st2}")
+    check(h1.get("x-cache-status") in ("MISS", "HIT") and h2.get("x-cache-status") == "HIT",
+          f"segment not cached by nginx: {h1.get('x-cache-status')} then {h2.get('x-cache-status')}")
     st, h, _ = http("/hls/encode/master.m3u8")
     check(st == 200 and h.get("cache-control") == "no-cache", f"catalog via nginx: {st} {h}")
+    check(h.get("x-cache-status") == "BYPASS", f"the catalog went through the segment cache: {h}")
     st, h, _ = http(f"/hls/encode/{slug}/master.m3u8", method="OPTIONS")
     check(st == 204 and h.get("access-control-allow-origin") == "*", f"CORS preflight: {st} {h}")
     st, _, _ = http(f"/hls/encode/{slug}/master.m3u8", method="DELETE")
     check(st == 405, f"DELETE through the CDN answered {st}")
     st, _, body = http("/api/videos?q=put/")
     check(st == 200 and json.loads(body)["total"] >= 1, f"/api/videos through nginx: {st} {body[:200]}")
-    log("nginx: types, CORS, gzip, cache headers, ranges, /api/ proxy")
+    log("nginx: types, CORS, gzip, cache headers, segment cache, ranges, /api/ proxy")
 
     # A dashboard upload through nginx: larger than nginx's default 1 MiB body cap, streamed.
     big = clip("big", 8, "640x360")
