@@ -777,6 +777,7 @@ def run_stack_once(st, src, key):
     t0 = time.monotonic()
     st.s3.upload_file(str(src["path"]), "upload", key)
     put_s = time.monotonic() - t0
+    put_done = time.time()
     # Ready = the catalog (rebuilt after the video is ready) names it. One HEAD on s3rver every
     # 0.2 s, a GET only when the ETag changed; PostgreSQL is asked every 5 s for failures.
     etag, n = None, 0
@@ -802,10 +803,13 @@ def run_stack_once(st, src, key):
     v = st.video(key)
     if not v or v[0] != "ready":
         raise RuntimeError(f"stack: catalog names {key} but the state store says {v}")
+    # how long after the PUT completed the watcher queued it (poll interval 2 s + 250 ms look)
+    rows = st.psql("SELECT min(created_ms) FROM jobs WHERE video_name = :'p1'", key)
+    queued_after = int(rows[0][0]) / 1000 - put_done if rows and rows[0][0] else None
     smp.stop = True
     smp.join()
     cpu = sum(proc_cpu_s(p) - cpu0[n] for n, p in pids.items())
-    return {"wall": wall, "cpu": cpu, "put_s": put_s, "slug": v[1],
+    return {"wall": wall, "cpu": cpu, "put_s": put_s, "slug": v[1], "queued_after_s": queued_after,
             "hf_rss_mib": max(smp.hf_kib.values()) / 1024,
             "hf_rss_by_process_mib": {n: k / 1024 for n, k in smp.hf_kib.items()},
             "ffmpeg_rss_mib": smp.ffmpeg_kib / 1024}

@@ -176,8 +176,8 @@ if stk:
       " segment and playlist, rebuilt the catalog). It alternates with bare `hlsforge encode` of"
       " the same clip. CPU = every hlsforge process of the stack (with the ffmpeg they reaped);"
       " RSS = the largest hlsforge process (each apart below) and the ffmpeg.\n")
-    w("| clip | method | wall s | CPU s | PUT s | hlsforge RSS MiB (per process) | ffmpeg RSS MiB | load |")
-    w("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    w("| clip | method | wall s | CPU s | PUT s | queued after PUT s | hlsforge RSS MiB (per process) | ffmpeg RSS MiB | load |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for clip, rr in stk.items():
         if clip == "nginx_segments":
             continue
@@ -193,6 +193,7 @@ if stk:
             w(f"| {clip} | {'stack upload→ready' if meth == 'stack' else 'hlsforge encode (ladder)'} | "
               f"{fmt_range([r['wall'] for r in rs])} | {fmt_range([r['cpu'] for r in rs])} | "
               f"{fmt_range([r['put_s'] for r in rs if 'put_s' in r]) if meth == 'stack' else '–'} | "
+              f"{fmt_range([r['queued_after_s'] for r in rs if r.get('queued_after_s') is not None], 2) if meth == 'stack' else '–'} | "
               f"{f'{max(hf):.1f}' if hf else '–'}"
               f"{' (' + ', '.join(f'{n} {v:.1f}' for n, v in sorted(per.items())) + ')' if per else ''} | "
               f"{max(r['ffmpeg_rss_mib'] for r in rs):.0f} | "
@@ -203,6 +204,11 @@ if stk:
             targets.append((f"{clip}: stack upload→ready ≤ 1.05× bare encode (the serve target, applied"
                             " to the stack)", f"{sv:.1f} s / {hl:.1f} s = {sv / hl:.2f}×", sv / hl <= 1.05,
                             f"{sv - hl:+.1f} s absolute"))
+            qa = [r["queued_after_s"] for r in rr["stack"] if r.get("queued_after_s") is not None]
+            if qa:
+                targets.append((f"{clip}: stack (S3 bucket) new object queued within one poll interval (2 s)",
+                                f"median {med(qa):.2f} s, max {max(qa):.2f} s after the PUT completed",
+                                max(qa) <= 2.0, f"{max(qa) - 2.0:+.2f} s"))
             per = max((v for r in rr["stack"] for v in r.get("hf_rss_by_process_mib", {}).values()),
                       default=0)
             targets.append((f"{clip}: stack hlsforge processes < 64 MiB RSS", f"{per:.1f} MiB (largest)",
