@@ -269,16 +269,20 @@ TEST_F(PipelineTest, WatcherTakesOldFilesAtFirstSightAndYoungOnesWhenTheyAge) {
   std::filesystem::last_write_time(dir->path() / "old.mp4",
                                    std::filesystem::file_time_type::clock::now() - std::chrono::seconds(5));
   Upload("young.mp4", "just written");
+  Upload("future.mp4", "stamped a day ahead");  // clock skew: must not wait a day
+  std::filesystem::last_write_time(dir->path() / "future.mp4",
+                                   std::filesystem::file_time_type::clock::now() + std::chrono::hours(24));
   Watcher w(backends(), config_);
   auto s = w.PollOnce();
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->queued, 1);
-  EXPECT_EQ(s->waiting, 1);
+  EXPECT_EQ(s->waiting, 2);
   EXPECT_GT(s->next_due_ms, NowMs());
   EXPECT_LE(s->next_due_ms, NowMs() + 400);
-  while (NowMs() < s->next_due_ms) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const int64_t deadline = NowMs() + 400;
+  while (NowMs() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto s2 = w.PollOnce();
-  EXPECT_EQ(s2->queued, 1);
+  EXPECT_EQ(s2->queued, 2);
   EXPECT_EQ(s2->waiting, 0);
 }
 

@@ -37,7 +37,11 @@ Result<PollStats> Watcher::PollOnce() {
       auto [it, inserted] = pending_.try_emplace(o.key, Pending{o.etag, now});
       if (!inserted && it->second.etag != o.etag) it->second = {o.etag, now};
       int64_t due = it->second.first_seen_ms + config_.settle_recheck.count();
-      if (config_.settle_age.count() > 0) due = std::max(due, o.mtime_ms + config_.settle_age.count());
+      if (config_.settle_age.count() > 0) {
+        // An mtime in the future (clock skew, unpacked archives) counts from the first sighting.
+        const int64_t written = std::min(o.mtime_ms, it->second.first_seen_ms);
+        due = std::max(due, written + config_.settle_age.count());
+      }
       if (due > now) {
         stats.waiting++;
         stats.next_due_ms = stats.next_due_ms == 0 ? due : std::min(stats.next_due_ms, due);
