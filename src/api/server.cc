@@ -397,8 +397,17 @@ void ApiServer::Register() {
       }
       const bool playlist = key.ends_with(".m3u8");
       res.set_header("Cache-Control",
-                     playlist ? pipeline::kPlaylistCache : pipeline::kSegmentCache);
+                     playlist ? pipeline::kPlaylistCache : pipeline::SegmentCacheFor(*b_.hls));
       res.set_header("Accept-Ranges", "bytes");
+      // A validator, so that "no-cache" (unversioned segments, playlists) costs a 304, not a body.
+      if (!head->etag.empty()) {
+        const std::string etag = "\"" + head->etag + "\"";
+        res.set_header("ETag", etag);
+        if (req.get_header_value("If-None-Match") == etag) {
+          res.status = 304;
+          return;
+        }
+      }
       auto* store = b_.hls;
       const std::string type =
           head->content_type.empty() ? storage::GuessContentType(key) : head->content_type;

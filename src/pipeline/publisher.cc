@@ -86,6 +86,12 @@ std::string PrefixUris(const std::string& text, const std::string& prefix) {
 
 }  // namespace
 
+bool VersionsSegmentUrls(const storage::ObjectStore& hls) { return !hls.ObjectsAreLocalFiles(); }
+
+const char* SegmentCacheFor(const storage::ObjectStore& hls) {
+  return VersionsSegmentUrls(hls) ? kSegmentCache : kUnversionedSegmentCache;
+}
+
 Status PublishPackage(storage::ObjectStore& hls, const fs::path& dir, const std::string& slug,
                       int64_t job_id, bool republish, const std::function<Status()>& fence,
                       PublishStats* stats) {
@@ -94,7 +100,7 @@ Status PublishPackage(storage::ObjectStore& hls, const fs::path& dir, const std:
   const std::string base = "encode/" + slug + "/";
   PublishStats local;
   PublishStats& st = stats ? *stats : local;
-  storage::PutOptions seg_opts{kSegmentType, kSegmentCache};
+  storage::PutOptions seg_opts{kSegmentType, SegmentCacheFor(hls)};
   storage::PutOptions pl_opts{kPlaylistType, kPlaylistCache};
   auto put_file = [&](const std::string& key, const fs::path& p, const storage::PutOptions& o) {
     std::error_code ec;
@@ -114,7 +120,7 @@ Status PublishPackage(storage::ObjectStore& hls, const fs::path& dir, const std:
         RETURN_IF_ERROR(put_file(rp + std::to_string(n) + ".ts", path, seg_opts));
       }
       ASSIGN_OR_RETURN(std::string playlist, ReadFile(r.dir / "index.m3u8"));
-      playlist = VersionSegmentUris(playlist, version);
+      if (VersionsSegmentUrls(hls)) playlist = VersionSegmentUris(playlist, version);
       RETURN_IF_ERROR(hls.PutBytes(rp + "index.m3u8", playlist, pl_opts).Annotate("upload " + rp + "index.m3u8"));
       st.files++;
       st.bytes += static_cast<int64_t>(playlist.size());

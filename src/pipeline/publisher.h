@@ -34,6 +34,15 @@ inline constexpr char kPlaylistCache[] = "no-cache";
 // Segment URLs carry the publication's version (index.m3u8 names "<n>.ts?v=<job>-<ms>"), so a
 // URL always means the same bytes even though a new version rewrites the same keys.
 inline constexpr char kSegmentCache[] = "public, max-age=31536000, immutable";
+// A bucket whose objects are local files (file://) keeps bare "<n>.ts" URIs, so that ffplay or
+// VLC can play DATA/hls/encode/<video>/master.m3u8 from disk (a file name has no query part).
+// Its segments' URLs then do not change with the version, so whoever serves them over HTTP
+// must make caches revalidate them (the ETag changes with the bytes).
+inline constexpr char kUnversionedSegmentCache[] = "no-cache";
+
+// Whether PublishPackage versions segment URIs in `hls`, and the Cache-Control that fits.
+bool VersionsSegmentUrls(const storage::ObjectStore& hls);
+const char* SegmentCacheFor(const storage::ObjectStore& hls);
 
 struct PublishStats {
   int files = 0;

@@ -306,6 +306,7 @@ class FileStore final : public ObjectStore {
   }
 
   std::string Url() const override { return url_; }
+  bool ObjectsAreLocalFiles() const override { return true; }
 
  private:
   // Collects keys in lexicographic (byte) order. A folder "d" sorts as "d/", which is exactly

@@ -88,6 +88,9 @@ class ObjectStore {
   virtual Status DeletePrefix(const std::string& prefix) = 0;
   // The URL this store was opened with (secrets removed).
   virtual std::string Url() const = 0;
+  // True when every object is also a plain file that players may open straight from disk
+  // (file://): a playlist URI must then be a bare relative file name, with no "?query".
+  virtual bool ObjectsAreLocalFiles() const { return false; }
 };
 
 // Opens a store by URL. kInvalidArgument for an unknown scheme or malformed URL.

@@ -367,6 +367,39 @@ TEST_F(ApiTest, SizeLimitsAnswer413) {
   EXPECT_EQ(Get("/healthz")["status"], "ok");
 }
 
+// The embedded bucket is a folder: its playlists name bare "<n>.ts" files (so they play from
+// disk), whose URLs do not change with a new version, so /hls/ must make caches revalidate
+// them rather than call them immutable; the ETag turns a revalidation into a 304.
+TEST_F(ApiTest, HlsSegmentsFromAFolderRevalidate) {
+  fs::create_directories(data_ / "hls" / "encode" / "v" / "0");
+  ASSERT_TRUE(WriteFileAtomic(data_ / "hls" / "encode" / "v" / "0" / "0.ts", "segment-v1").ok());
+  auto r = cli_->Get("/hls/encode/v/0/0.ts");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "segment-v1");
+  EXPECT_EQ(r->get_header_value("Cache-Control"), "no-cache");
+  const std::string etag = r->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  auto same = cli_->Get("/hls/encode/v/0/0.ts", {{"If-None-Match", etag}});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, 304);
+  EXPECT_TRUE(same->body.empty());
+  // New bytes at the same key: the old validator no longer matches, the new body comes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(WriteFileAtomic(data_ / "hls" / "encode" / "v" / "0" / "0.ts", "segment-v2!").ok());
+  auto changed = cli_->Get("/hls/encode/v/0/0.ts", {{"If-None-Match", etag}});
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->status, 200);
+  EXPECT_EQ(changed->body, "segment-v2!");
+  EXPECT_NE(changed->get_header_value("ETag"), etag);
+  for (std::string bogus : {std::string(4000, '"'), etag.substr(0, etag.size() - 2) + "\"", etag}) {
+    auto b = cli_->Get("/hls/encode/v/0/0.ts", {{"If-None-Match", bogus}});
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->status, 200) << bogus;
+    EXPECT_EQ(b->body, "segment-v2!");
+  }
+}
+
 TEST_F(ApiTest, HlsNeverReadsOutsideTheBucket) {
   fs::create_directories(data_ / "hls" / "encode");
   ASSERT_TRUE(WriteFileAtomic(data_ / "secret.txt", "SECRET").ok());

@@ -169,7 +169,11 @@ TEST_F(ServeTest, TwoClipsAndGarbage) {
   }, 120)) << Videos().dump(2);
   auto slug = VideoByName("first clip.mp4")["slug"].get<std::string>();
   ExpectValid(slug);
+  // It plays straight from the folder: the media playlists name bare files, no "?v=" query.
   EXPECT_NEAR(ProbeDuration((data_ / "hls" / "encode" / slug / "master.m3u8").string()), 6.0, 0.2);
+  auto index = ReadFile(data_ / "hls" / "encode" / slug / "0" / "index.m3u8");
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ(index->find('?'), std::string::npos) << *index;
   for (auto& e : fs::recursive_directory_iterator(data_ / "hls" / "encode" / slug)) {
     EXPECT_EQ(e.path().string().find("staging"), std::string::npos) << e.path();
   }
