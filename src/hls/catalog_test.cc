@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 namespace hlsforge::hls {
@@ -73,6 +74,30 @@ TEST(CatalogTest, ManyEqualBandwidthsAllUnique) {
   std::set<int64_t> seen;
   for (const auto& e : *out) EXPECT_TRUE(seen.insert(e.bandwidth).second) << e.bandwidth;
   EXPECT_EQ(seen.size(), 500u);
+}
+
+// The bump search resumes where the last search for the same value ended; it must give exactly
+// what counting up from each wanted value gives (the rule the header states), on inputs full of
+// collisions, runs and values that land inside earlier runs.
+TEST(CatalogTest, BumpMatchesCountingUpFromEachValue) {
+  std::mt19937 rng(42);
+  std::vector<CatalogEntry> in;
+  for (int i = 0; i < 3000; ++i) {
+    char name[16];
+    snprintf(name, sizeof name, "v%05d", i);
+    in.push_back(Entry(name, 1000 + static_cast<int64_t>(rng() % 40) * (rng() % 2 ? 1 : 25)));
+  }
+  std::set<int64_t> taken;
+  std::vector<int64_t> expected;
+  for (const auto& e : in) {  // names are already in sorted order
+    int64_t b = std::max<int64_t>(e.bandwidth, 1);
+    while (!taken.insert(b).second) ++b;
+    expected.push_back(b);
+  }
+  auto out = ParseCatalog(BuildCatalog(in));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ((*out)[i].bandwidth, expected[i]) << i;
 }
 
 TEST(CatalogTest, HostileNamesCannotBreakTheCatalog) {
