@@ -112,6 +112,11 @@ Result<PollStats> Watcher::PollOnce() {
 
 void Watcher::Start() {
   stop_ = false;
+  change_watch_ = b_.upload->WatchChanges([coord = b_.coord] { (void)coord->Notify(kUploadsChannel); });
+  if (change_watch_) {
+    HF_LOG_INFO("watcher: {} notifies changes; polling every {} ms as well", b_.upload->Url(),
+                config_.poll_interval.count());
+  }
   thread_ = std::thread([this] {
     while (!stop_) {
       const int64_t started = NowMs();
@@ -134,6 +139,7 @@ void Watcher::Start() {
 }
 
 void Watcher::Stop() {
+  change_watch_.reset();  // joins its thread: no Notify from it after this
   stop_ = true;
   (void)b_.coord->Notify(kUploadsChannel);
   if (thread_.joinable()) thread_.join();

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -32,7 +33,9 @@ class Watcher {
   // One poll of the whole bucket (all pages). Thread-compatible: one caller at a time.
   Result<PollStats> PollOnce();
 
-  // Runs PollOnce every poll_interval (or when woken on kUploadsChannel) on a thread.
+  // Runs PollOnce every poll_interval (or when woken on kUploadsChannel) on a thread. Where the
+  // upload bucket notifies changes (a folder: inotify), a completed file wakes it too, so a new
+  // file is queued as soon as it has settled rather than up to an interval later.
   void Start();
   void Stop();
 
@@ -48,6 +51,7 @@ class Watcher {
   std::set<std::string> present_;                                // names seen in the last poll
   bool first_poll_ = true;
   std::atomic<bool> stop_{false};
+  std::unique_ptr<storage::ChangeWatch> change_watch_;  // null: the bucket cannot notify
   std::thread thread_;
 };
 

@@ -11,12 +11,16 @@
 // covers those temp files (keys can never start a segment with '.').
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <thread>
 #include <vector>
 
 #include "common/log.h"
@@ -136,6 +140,127 @@ ObjectInfo InfoFromStat(const std::string& key, const struct stat& st) {
   info.content_type = GuessContentType(key);
   return info;
 }
+
+// inotify on the bucket folder and every non-hidden sub-folder, for WatchChanges. One thread
+// poll()s the inotify fd and a pipe the destructor writes to. An event only wakes the caller;
+// what it names is not trusted (List answers that), so a lost or odd event costs latency, never
+// a file. Symlinked folders are not watched, as the store never follows them.
+class InotifyWatch final : public ChangeWatch {
+ public:
+  static std::unique_ptr<ChangeWatch> Start(const fs::path& root, std::function<void()> on_change) {
+    std::unique_ptr<InotifyWatch> w(new InotifyWatch(root, std::move(on_change)));
+    if (!w->Init()) return nullptr;
+    return w;
+  }
+
+  ~InotifyWatch() override {
+    if (!thread_.joinable()) return;
+    char c = 1;
+    // The pipe is empty (only this writes it) and O_NONBLOCK, so this cannot block or fail.
+    if (write(stop_w_.get(), &c, 1) < 0) HF_LOG_WARN("file store: cannot stop change watch: {}", Errno(errno));
+    thread_.join();
+  }
+
+ private:
+  // IN_CLOSE_WRITE / IN_MOVED_TO: a file is complete (cp closed it, or a temp was renamed in).
+  static constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                    IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+  static constexpr int kMaxDepth = 64;
+  static constexpr int kCoalesceMs = 50;
+
+  InotifyWatch(fs::path root, std::function<void()> cb) : root_(std::move(root)), cb_(std::move(cb)) {}
+
+  bool Init() {
+    fd_ = UniqueFd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    int p[2];
+    if (!fd_.valid() || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+      HF_LOG_WARN("file store: no change notifications for {} ({}); polling only", root_.string(), Errno(errno));
+      return false;
+    }
+    stop_r_ = UniqueFd(p[0]);
+    stop_w_ = UniqueFd(p[1]);
+    if (!AddTree(root_, 0)) return false;
+    thread_ = std::thread([this] { Run(); });
+    return true;
+  }
+
+  // Watches `dir` and its non-hidden, non-symlink sub-folders. False if `dir` itself failed.
+  bool AddTree(const fs::path& dir, int depth) {
+    int wd = inotify_add_watch(fd_.get(), dir.c_str(), kMask);
+    if (wd < 0) {
+      if (!warned_) {  // ENOSPC: fs.inotify.max_user_watches; the poll still finds everything
+        HF_LOG_WARN("file store: cannot watch {} ({}); that part is found by polling only",
+                    dir.string(), Errno(errno));
+        warned_ = true;
+      }
+      return false;
+    }
+    dirs_[wd] = dir;
+    if (depth >= kMaxDepth) return true;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      std::error_code sec;
+      if (it->symlink_status(sec).type() == fs::file_type::directory) AddTree(it->path(), depth + 1);
+    }
+    return true;
+  }
+
+  void Run() {
+    alignas(inotify_event) char buf[64 * 1024];
+    for (;;) {
+      pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_r_.get(), POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        HF_LOG_WARN("file store: change watch stopped: {}", Errno(errno));
+        return;
+      }
+      if (fds[1].revents) return;
+      bool changed = false;
+      for (;;) {
+        ssize_t len = read(fd_.get(), buf, sizeof buf);
+        if (len <= 0) break;  // EAGAIN: drained
+        for (char* p = buf; p < buf + len;) {
+          const auto* ev = reinterpret_cast<const inotify_event*>(p);
+          p += sizeof(inotify_event) + ev->len;
+          if (ev->mask & IN_Q_OVERFLOW) {  // events were dropped: something changed
+            changed = true;
+            continue;
+          }
+          if (ev->mask & IN_IGNORED) {  // the folder went away
+            dirs_.erase(ev->wd);
+            continue;
+          }
+          const std::string name = ev->len ? std::string(ev->name) : std::string();
+          // Hidden and temp names (".x.part", the store's own ".hf-tmp-"): their rename into
+          // place arrives as IN_MOVED_TO of the real name.
+          if (!name.empty() && name[0] == '.') continue;
+          if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+            auto d = dirs_.find(ev->wd);
+            if (d != dirs_.end()) AddTree(d->second / name, 0);
+            changed = true;  // it may hold files already (mv of a filled folder, mkdir -p && cp)
+            continue;
+          }
+          if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) changed = true;
+        }
+      }
+      if (!changed) continue;
+      cb_();
+      // Coalesce bursts (cp -r of many files): at most one call per kCoalesceMs, the events
+      // queue in the kernel meanwhile.
+      pollfd stop{stop_r_.get(), POLLIN, 0};
+      if (poll(&stop, 1, kCoalesceMs) > 0) return;
+    }
+  }
+
+  const fs::path root_;
+  const std::function<void()> cb_;
+  UniqueFd fd_, stop_r_, stop_w_;
+  std::map<int, fs::path> dirs_;  // watch descriptor -> folder; only the thread (or Init) uses it
+  bool warned_ = false;
+  std::thread thread_;
+};
 
 class FileStore final : public ObjectStore {
  public:
@@ -307,6 +432,9 @@ class FileStore final : public ObjectStore {
 
   std::string Url() const override { return url_; }
   bool ObjectsAreLocalFiles() const override { return true; }
+  std::unique_ptr<ChangeWatch> WatchChanges(std::function<void()> on_change) override {
+    return InotifyWatch::Start(root_, std::move(on_change));
+  }
 
  private:
   // Collects keys in lexicographic (byte) order. A folder "d" sorts as "d/", which is exactly

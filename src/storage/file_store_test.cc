@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "common/fs.h"
 #include "storage/object_store.h"
@@ -166,6 +169,84 @@ TEST_F(FileStoreTest, RemovedBucketFolderIsAClearError) {
   WriteText(root_, "not a folder");
   EXPECT_FALSE(store_->PutBytes("x", "y").ok());
   EXPECT_FALSE(OpenObjectStore("file://" + root_.string()).ok());
+}
+
+// WatchChanges: a completed write anywhere in the bucket (also in a folder made after the watch
+// started) wakes the caller; hidden and temp files alone do not; after the watch is destroyed,
+// nothing calls back.
+class ChangeCounter {
+ public:
+  std::function<void()> Callback() {
+    return [this] { n_++; };
+  }
+  int count() const { return n_; }
+  // True once the count has grown past `before` within `seconds`.
+  bool GrowsPast(int before, double seconds) const {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (n_ > before) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return n_ > before;
+  }
+
+ private:
+  std::atomic<int> n_{0};
+};
+
+TEST_F(FileStoreTest, WatchChangesWakesOnCompletedFilesAnywhereInTheBucket) {
+  ChangeCounter c;
+  auto watch = store_->WatchChanges(c.Callback());
+  ASSERT_NE(watch, nullptr);
+  // A user's plain write (cp): one wake-up when the file is closed.
+  int before = c.count();
+  WriteText(root_ / "clip.mp4", "data");
+  EXPECT_TRUE(c.GrowsPast(before, 5));
+  // The store's own put (temp file + rename).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  before = c.count();
+  ASSERT_TRUE(store_->PutBytes("put.mp4", "x").ok());
+  EXPECT_TRUE(c.GrowsPast(before, 5));
+  // A folder made after the watch started, and a file written into it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fs::create_directories(root_ / "new" / "deeper");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the watch adds the folders
+  before = c.count();
+  WriteText(root_ / "new" / "deeper" / "late.mov", "data");
+  EXPECT_TRUE(c.GrowsPast(before, 5));
+  // Removal.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  before = c.count();
+  fs::remove(root_ / "clip.mp4");
+  EXPECT_TRUE(c.GrowsPast(before, 5));
+  // A hidden file (an upload in progress, ".x.part") is no news.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  before = c.count();
+  WriteText(root_ / ".upload.part", "partial");
+  EXPECT_FALSE(c.GrowsPast(before, 0.5));
+  // Destroyed: no more calls.
+  watch.reset();
+  before = c.count();
+  WriteText(root_ / "after.mp4", "data");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(c.count(), before);
+}
+
+TEST_F(FileStoreTest, WatchChangesNeverFollowsASymlinkedFolder) {
+  fs::create_directory_symlink(outside_, root_ / "link");
+  ChangeCounter c;
+  auto watch = store_->WatchChanges(c.Callback());
+  ASSERT_NE(watch, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int before = c.count();
+  WriteText(outside_ / "elsewhere.mp4", "data");  // outside the bucket, reached only via the link
+  EXPECT_FALSE(c.GrowsPast(before, 0.5));
+}
+
+TEST(ObjectStoreWatch, MemoryStoreHasNoNotifications) {
+  auto s = OpenObjectStore("memory://watch-test");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->WatchChanges([] {}), nullptr);
 }
 
 }  // namespace

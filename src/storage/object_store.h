@@ -60,6 +60,13 @@ struct StoreOptions {
   int max_retries = 4;                         // s3: on 5xx, 429, connection errors
 };
 
+// A running change notification (ObjectStore::WatchChanges). Destroying it stops it: the
+// callback is not running and is never called again once the destructor returns.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -91,6 +98,15 @@ class ObjectStore {
   // True when every object is also a plain file that players may open straight from disk
   // (file://): a playlist URI must then be a bare relative file name, with no "?query".
   virtual bool ObjectsAreLocalFiles() const { return false; }
+  // Push notification of changes, where the backend has one (file://: inotify on the folder and
+  // every sub-folder). Calls `on_change` from a thread of its own, soon (<= ~50 ms, bursts
+  // coalesced) after an object is completely written (closed, or renamed into place) or removed.
+  // A hint, not a listing: the caller lists to learn what changed, and keeps polling, because a
+  // hint can be lost (kernel queue overflow, watch limit). nullptr: no notifications (S3, memory).
+  virtual std::unique_ptr<ChangeWatch> WatchChanges(std::function<void()> on_change) {
+    (void)on_change;
+    return nullptr;
+  }
 };
 
 // Opens a store by URL. kInvalidArgument for an unknown scheme or malformed URL.

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "testutil/testutil.h"
 
@@ -33,7 +35,7 @@ class ServeTest : public ::testing::Test {
 
   void StartServer(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {HlsforgeBin(), "serve", "--data", data_.string(), "--port", "0",
-                                     "--poll-interval", "0.2", "--lease", "3", "--worker-timeout", "3",
+                                     "--poll-interval", poll_interval_, "--lease", "3", "--worker-timeout", "3",
                                      // Other tests load the machine; CPU headroom is tested in
                                      // unit tests, here every worker must get work.
                                      "--max-cpu", "100"};
@@ -106,6 +108,7 @@ class ServeTest : public ::testing::Test {
   }
 
   std::unique_ptr<TempDir> tmp_;
+  std::string poll_interval_ = "0.2";
   fs::path data_, media_;
   ChildProcess server_;
   int port_ = 0;
@@ -178,6 +181,26 @@ TEST_F(ServeTest, TwoClipsAndGarbage) {
     EXPECT_EQ(e.path().string().find("staging"), std::string::npos) << e.path();
   }
   EXPECT_EQ(CatalogNames(), (std::vector<std::string>{"first clip.mp4", "second.mov"}));
+}
+
+// The folder bucket notifies (inotify): a copied file is queued once it has settled (1 s old),
+// not at the next poll. With a 60 s interval, only the notification can make it in time.
+TEST_F(ServeTest, CopiedFileIsQueuedWithoutWaitingForThePoll) {
+  auto clip = Clip(1.0);
+  ASSERT_TRUE(clip.ok());
+  poll_interval_ = "60";
+  StartServer();
+  ASSERT_TRUE(WaitFor([&] { return server_.Log().find("notifies changes") != std::string::npos; }, 10))
+      << server_.Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the first poll has run
+  Drop(*clip, "sub folder/late.mp4");  // a folder that did not exist when the watch started
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return VideoByName("sub folder/late.mp4").is_object(); }, 20))
+      << Videos().dump(2);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 15.0) << "queued only after " << s << " s: the poll found it, not the notification";
+  ASSERT_TRUE(WaitFor([&] { return VideoByName("sub folder/late.mp4")["state"] == "ready"; }, 120))
+      << Videos().dump(2);
 }
 
 TEST_F(ServeTest, SigkillMidEncodeResumesWithoutDuplicates) {
