@@ -347,7 +347,9 @@ def wait_catalog(path, timeout):
 def run_serve(src, out):
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    srv = Serve(out, workers=1, poll=0.2)
+    # the default poll interval (2 s), as a user runs it: the wait for the watcher is part of
+    # upload->ready
+    srv = Serve(out, workers=1, poll=2.0)
     try:
         smp = Sampler(srv.p.pid)
         smp.start()
@@ -441,6 +443,7 @@ def bench_encodes(work, sources, reps, clips_full, clips_once, results):
     plan = [(c, reps, methods) for c in clips_full] + [
         (c, 1, ["mission_ladder", "hf_ladder"]) for c in clips_once]
     for clip, n, ms in plan:
+        runs[clip] = {}  # a rerun of the section replaces, never appends to, the last one
         if "floor" in ms:
             sizes_for(clip)
         for rep in range(1, n + 1):
@@ -464,6 +467,44 @@ def bench_encodes(work, sources, reps, clips_full, clips_once, results):
         save(results)
 
 
+def ladder_profile_with_preset(work, preset):
+    """The built-in ladder profile (its TOML text, read from src/media/profile.cc so the rung
+    table is not copied here) with only x264_preset changed, as a profile file."""
+    text = (ROOT / "src" / "media" / "profile.cc").read_text()
+    m = re.search(r'kLadderToml = R"\((.*?)\)";', text, re.S)
+    if not m or 'x264_preset = "' not in m.group(1):
+        raise RuntimeError("cannot find the ladder profile's TOML in src/media/profile.cc")
+    toml = re.sub(r'x264_preset = "[a-z]+"', f'x264_preset = "{preset}"', m.group(1))
+    toml = toml.replace('name = "ladder"', f'name = "ladder-{preset}"')
+    path = work / "profiles" / f"ladder-{preset}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(toml)
+    return path
+
+
+def bench_presets(work, sources, results, clips, presets):
+    """One encode per x264 preset of the default ladder (nothing else changed): what a slower or
+    faster preset buys in SSIM at the same capped bitrates, and what it costs in time. The
+    evidence behind the preset the ladder profile uses (no target; 1 repetition)."""
+    res = results["presets"] = {}
+    for clip in clips:
+        src = sources[clip]
+        res[clip] = {}
+        for preset in presets:
+            prof = ladder_profile_with_preset(work, preset)
+            out = work / "out" / clip / f"preset-{preset}"
+            load = loadavg()
+            r = run_hf(str(prof), src, out)
+            r["load"] = load
+            r["rungs"] = rungs_of("hf_ladder", out)
+            for x in r["rungs"]:
+                x["ssim"], x["psnr"] = quality(x["playlist"], src)
+            res[clip][preset] = r
+            log(f"{clip:14s} preset {preset:9s}: wall {r['wall']:.1f}s cpu {r['cpu']:.1f}s "
+                + " ".join(f"{x['label']} {x['bytes']}B ssim {x['ssim']}" for x in r["rungs"]))
+            save(results)
+
+
 def bench_overhead(work, sources, results, reps, clips):
     """Pipeline overhead: `hlsforge serve` upload→ready against bare `hlsforge encode` of the same
     clip, alternating pair by pair (the order flips each repetition), so the two see the same
@@ -471,7 +512,7 @@ def bench_overhead(work, sources, results, reps, clips):
     res = results.setdefault("overhead", {})
     for clip in clips:
         src = sources[clip]
-        rr = res.setdefault(clip, {"serve": [], "hf_ladder": []})
+        rr = res[clip] = {"serve": [], "hf_ladder": []}
         for rep in range(1, reps + 1):
             for m in (["serve", "hf_ladder"] if rep % 2 else ["hf_ladder", "serve"]):
                 load = loadavg()
@@ -618,11 +659,10 @@ def bench_segments(work, results, seconds):
     shutil.rmtree(data, ignore_errors=True)
 
 
-def bench_memory(work, results, target_bytes):
-    """A ~2 GiB source through serve; peak RSS of the hlsforge process itself vs ffmpeg.
-    Cheap to make: 1080p intra-only MJPEG of heavy noise (a few MB a frame, fast to decode),
-    2 s generated once and repeated with -stream_loop -c copy, so only ~600 frames to encode."""
-    mem = work / "mem"
+def make_big_source(mem, target_bytes):
+    """~target_bytes of 1080p intra-only MJPEG of heavy noise + PCM audio (a few MB a frame, fast
+    to decode): 2 s generated once and repeated with -stream_loop -c copy, so only ~600 frames
+    must be encoded however big the file is."""
     shutil.rmtree(mem, ignore_errors=True)
     mem.mkdir(parents=True)
     base = mem / "base.mov"
@@ -637,6 +677,16 @@ def bench_memory(work, results, target_bytes):
     base.unlink()
     size = big.stat().st_size
     log(f"memory source {size / 2**30:.2f} GiB")
+    return big
+
+
+def bench_memory(work, results, target_bytes):
+    """A ~2 GiB source through serve; peak RSS of the hlsforge process itself vs ffmpeg.
+    Cheap to make: 1080p intra-only MJPEG of heavy noise (a few MB a frame, fast to decode),
+    2 s generated once and repeated with -stream_loop -c copy, so only ~600 frames to encode."""
+    mem = work / "mem"
+    big = make_big_source(mem, target_bytes)
+    size = big.stat().st_size
     data = mem / "data"
     srv = Serve(data, workers=1, poll=0.2)
     try:
@@ -806,10 +856,16 @@ def run_stack_once(st, src, key):
     # how long after the PUT completed the watcher queued it (poll interval 2 s + 250 ms look)
     rows = st.psql("SELECT min(created_ms) FROM jobs WHERE video_name = :'p1'", key)
     queued_after = int(rows[0][0]) / 1000 - put_done if rows and rows[0][0] else None
+    # the worker's own phase timings (download from s3rver, encode, segment uploads)
+    rows = st.psql("SELECT timings_json FROM jobs WHERE video_name = :'p1' AND state = 'ready' "
+                   "ORDER BY id DESC LIMIT 1", key)
+    phases = json.loads(rows[0][0]) if rows and rows[0] and rows[0][0] else {}
     smp.stop = True
     smp.join()
     cpu = sum(proc_cpu_s(p) - cpu0[n] for n, p in pids.items())
     return {"wall": wall, "cpu": cpu, "put_s": put_s, "slug": v[1], "queued_after_s": queued_after,
+            "download_s": phases.get("download_s"), "encode_s": phases.get("encode_s"),
+            "upload_s": phases.get("upload_s"),
             "hf_rss_mib": max(smp.hf_kib.values()) / 1024,
             "hf_rss_by_process_mib": {n: k / 1024 for n, k in smp.hf_kib.items()},
             "ffmpeg_rss_mib": smp.ffmpeg_kib / 1024}
@@ -826,7 +882,7 @@ def bench_stack(work, sources, results, plan, seg_seconds):
     try:
         for clip, reps in plan:
             src = sources[clip]
-            rr = res.setdefault(clip, {"stack": [], "hf_ladder": []})
+            rr = res[clip] = {"stack": [], "hf_ladder": []}
             for rep in range(1, reps + 1):
                 order = ["stack", "hf_ladder"] if rep % 2 else ["hf_ladder", "stack"]
                 for m in order:
@@ -859,6 +915,58 @@ def bench_stack(work, sources, results, plan, seg_seconds):
         st.down()
 
 
+def bench_stack_memory(work, results, target_bytes):
+    """The 2 GiB source through the distributed stack: boto3 multipart PUT into s3rver, the
+    worker streams it down (libcurl to a scratch file), encodes, and uploads the segments. Peak
+    RSS of each hlsforge process (api, watcher, w1, w2) apart from the ffmpeg they run: the S3
+    paths, not only the folder bucket of `serve`, must never hold a whole file in memory."""
+    mem = work / "mem"
+    big = make_big_source(mem, target_bytes)
+    st = Stack(work)
+    log("stack (memory): up")
+    st.up()
+    try:
+        load = loadavg()
+        r = run_stack_once(st, {"path": big}, f"bench/big-{int(time.time())}.mov")
+        r.update({"source_bytes": big.stat().st_size, "load": load})
+        results.setdefault("services", {})["memory_stack"] = r
+        log("memory (stack):", r)
+        save(results)
+    finally:
+        log("stack (memory): down")
+        st.down()
+        shutil.rmtree(mem, ignore_errors=True)
+
+
+MICRO = Path(os.environ.get("HLSFORGE_MICRO_BENCH",
+                           ROOT / "build" / "bench" / "micro" / "hlsforge_micro_bench"))
+
+
+def bench_micro(results, reps):
+    """Google Benchmark micro-benchmarks (bench/micro): medians of `reps` repetitions."""
+    if not MICRO.exists():
+        raise RuntimeError(f"{MICRO} missing: run ./scripts/build first")
+    load = loadavg()
+    r = subprocess.run([str(MICRO), "--benchmark_format=json", f"--benchmark_repetitions={reps}",
+                        "--benchmark_report_aggregates_only=true"], capture_output=True, text=True,
+                       check=True)
+    data = json.loads(r.stdout)
+    rows = {}
+    for b in data["benchmarks"]:
+        if b.get("error_occurred"):
+            raise RuntimeError(f"micro-benchmark {b['name']}: {b.get('error_message')}")
+        agg = b.get("aggregate_name")
+        if agg not in ("median", "cv"):  # cv: stddev / mean over the repetitions
+            continue
+        row = rows.setdefault(b["run_name"], {"unit": b["time_unit"]})
+        row[f"real_{agg}"], row[f"cpu_{agg}"] = b["real_time"], b["cpu_time"]
+    results["micro"] = {"load": load, "reps": reps, "rows": rows,
+                        "library_build_type": data.get("context", {}).get("library_build_type")}
+    for name, row in rows.items():
+        log(f"micro {name}: cpu median {row['cpu_median']:.3f} {row['unit']}")
+    save(results)
+
+
 def wrk_throughput(url, seconds):
     """Unpaced wrk (2 threads, 8 connections): bytes per second on loopback."""
     load = loadavg()
@@ -886,7 +994,7 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds of each 1080p/portrait clip (30 full)")
     ap.add_argument("--reps", type=int, help="repetitions of each method (3 full)")
     ap.add_argument("--work", default="/tmp/hlsforge-bench", help="scratch folder (deleted parts)")
-    ap.add_argument("--only", default="encode,ceiling,overhead,stack,services,memory", help="comma list of sections")
+    ap.add_argument("--only", default="encode,ceiling,presets,overhead,stack,services,memory,stackmem,micro", help="comma list of sections")
     ap.add_argument("--objects", type=int, default=10000)
     a = ap.parse_args()
     dur = a.duration or (4 if a.quick else 30)
@@ -908,6 +1016,10 @@ def main():
         "git": sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).stdout.strip(),
         "quick": a.quick})
     secs = a.only.split(",")
+    # which binary and commit made each part of the results (sections may be rerun on their own)
+    mach.setdefault("sections", {})[a.only] = {
+        "date": mach["date"], "git": mach["git"], "binary": str(HF),
+        "binary_mtime": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(HF.stat().st_mtime))}
     if "encode" in secs:
         mach.update({"duration": dur, "reps": reps})
     if "encode" in secs:
@@ -918,6 +1030,10 @@ def main():
     if "ceiling" in secs:
         sources = gen_sources(work, dur, a.quick)
         bench_ceiling(work, sources, results, ["1080p_steady", "1080p_noise"])
+    if "presets" in secs:
+        sources = gen_sources(work, dur, a.quick)
+        # the noise clip only: on the steady clip every preset sits at the resolution ceiling
+        bench_presets(work, sources, results, ["1080p_noise"], ["faster", "medium"])
     if "overhead" in secs:
         sources = gen_sources(work, dur, a.quick)
         bench_overhead(work, sources, results, reps, ["1080p_steady"])
@@ -934,6 +1050,10 @@ def main():
     if "memory" in secs:
         bench_memory(work, results, (256 << 20) if a.quick else (2 << 30))
         save(results)
+    if "micro" in secs:
+        bench_micro(results, 1 if a.quick else 5)
+    if "stackmem" in secs:
+        bench_stack_memory(work, results, (256 << 20) if a.quick else (2 << 30))
     results["machine"]["load_at_end"] = open("/proc/loadavg").read().strip()
     save(results)
     if RESULTS_JSON == BENCH / "results.json":

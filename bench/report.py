@@ -12,9 +12,6 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 R = json.loads((BENCH / "results.json").read_text())
-# sections run on their own (BENCH_RESULTS=bench/results-svc.json bench/run --only services,memory)
-if (BENCH / "results-svc.json").exists():
-    R.setdefault("services", {}).update(json.loads((BENCH / "results-svc.json").read_text()).get("services", {}))
 NAMES = {
     "mission_ladder": "mission ladder (verbatim)",
     "mission_basic": "mission basic (verbatim)",
@@ -54,6 +51,14 @@ for k, label in [("date", "date"), ("cpu", "CPU"), ("cores", "cores"), ("mem_gib
                  ("load_at_end", "loadavg at end")]:
     w(f"| {label} | {m.get(k, '?')} |")
 w("")
+
+secs = m.get("sections", {})
+if secs:
+    w("Sections were run one after another (`bench/run --only …`), each on the binary and commit below:\n")
+    w("| sections | started | commit | binary built |\n| --- | --- | --- | --- |")
+    for name, x in secs.items():
+        w(f"| {name} | {x['date']} | {x['git']} | {x['binary_mtime']} |")
+    w("")
 
 runs = R.get("runs", {})
 outs = R.get("outputs", {})
@@ -167,6 +172,7 @@ for clip in runs:
                             f"{(sv - hl):+.1f} s absolute"))
 
 stk = R.get("stack", {})
+stack_notes = []
 if stk:
     w("## Distributed stack, end to end\n")
     w("`deploy/stack up` on its own ports: s3rver, Redis, PostgreSQL, nginx, `hlsforge api`, one"
@@ -201,9 +207,9 @@ if stk:
         if rr.get("stack") and rr.get("hf_ladder"):
             sv = med([r["wall"] for r in rr["stack"]])
             hl = med([r["wall"] for r in rr["hf_ladder"]])
-            targets.append((f"{clip}: stack upload→ready ≤ 1.05× bare encode (the serve target, applied"
-                            " to the stack)", f"{sv:.1f} s / {hl:.1f} s = {sv / hl:.2f}×", sv / hl <= 1.05,
-                            f"{sv - hl:+.1f} s absolute"))
+            sp = med([r["wall"] - r.get("put_s", 0) for r in rr["stack"]])
+            stack_notes.append(f"{clip}: stack upload→ready {sv:.1f} s vs bare encode {hl:.1f} s ="
+                               f" {sv / hl:.2f}×; without the PUT itself {sp:.1f} s = {sp / hl:.2f}×")
             qa = [r["queued_after_s"] for r in rr["stack"] if r.get("queued_after_s") is not None]
             if qa:
                 targets.append((f"{clip}: stack (S3 bucket) new object queued within one poll interval (2 s)",
@@ -214,6 +220,22 @@ if stk:
             targets.append((f"{clip}: stack hlsforge processes < 64 MiB RSS", f"{per:.1f} MiB (largest)",
                             per < 64, f"{64 - per:.0f} MiB headroom"))
     w("")
+    ph = [(clip, r) for clip, rr in stk.items() if clip != "nginx_segments" for r in rr.get("stack", [])
+          if r.get("encode_s") is not None]
+    if ph:
+        w("The worker's own phases of each stack run (from PostgreSQL):\n")
+        w("| clip | rep | PUT s | queued after PUT s | download s | encode s | upload s | wall s |")
+        w("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for clip, r in ph:
+            w(f"| {clip} | {r.get('rep')} | {r['put_s']:.2f} | {r.get('queued_after_s') or 0:.2f} | "
+              f"{r['download_s']:.2f} | {r['encode_s']:.1f} | {r['upload_s']:.2f} | {r['wall']:.1f} |")
+        w("")
+    if stack_notes:
+        w("Stack against bare `hlsforge encode` (informative: the issue's 1.05× target is for"
+          " `serve`; the stack adds an S3 PUT and download of the source through s3rver):\n")
+        for n in stack_notes:
+            w(f"* {n}")
+        w("")
     ng = stk.get("nginx_segments")
     if ng:
         w(f"Segments through nginx (the CDN, proxying s3rver): `wrk -t2 -c8 --latency`"
@@ -265,6 +287,65 @@ if svc:
                         f"{mm['hf_hwm_mib']:.1f} MiB (source {mm['source_bytes'] / 2**30:.2f} GiB)",
                         mm["hf_hwm_mib"] < 64 and mm["source_bytes"] >= 0.99 * 2 * 2**30,
                         f"{64 - mm['hf_hwm_mib']:.0f} MiB headroom"))
+
+pr = R.get("presets", {})
+for clip, by in pr.items():
+    dur = float(srcs.get(clip, {}).get("duration", m.get("duration", 0)) or 0)
+    w(f"## x264 preset of the ladder ({clip}, 1 repetition)\n")
+    w("The default ladder profile with only `x264_preset` changed (same capped VBR rates), each"
+      " rung scored like the tables above.\n")
+    labels = [x["label"] for x in next(iter(by.values()))["rungs"]]
+    w("| preset | wall s | CPU s | ×realtime | total bytes | " + " | ".join(f"SSIM {l}" for l in labels) + " |")
+    w("| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in labels) + " |")
+    for preset, r in by.items():
+        ss = {x["label"]: x["ssim"] for x in r["rungs"]}
+        w(f"| {preset} | {r['wall']:.1f} | {r['cpu']:.1f} | {dur / r['wall']:.2f} | "
+          f"{sum(x['bytes'] for x in r['rungs']):,} | " + " | ".join(f"{ss.get(l)}" for l in labels) + " |")
+    w("")
+
+ms = svc.get("memory_stack")
+if ms:
+    per = ms.get("hf_rss_by_process_mib", {})
+    w(f"Memory through the distributed stack: the same {ms['source_bytes'] / 2**30:.2f} GiB source,"
+      f" boto3 multipart PUT into s3rver ({ms['put_s']:.0f} s), then watcher → scheduler → worker"
+      f" (libcurl download to scratch, encode, segment uploads) → ready ({ms['wall']:.0f} s from"
+      f" the start of the PUT, load {ms['load']:.1f}). Peak RSS (VmHWM) per hlsforge process: "
+      + ", ".join(f"{n} {v:.1f} MiB" for n, v in sorted(per.items()))
+      + f"; ffmpeg {ms['ffmpeg_rss_mib']:.0f} MiB.\n")
+    top = max(per.values(), default=0)
+    targets.append(("stack hlsforge processes < 64 MiB RSS with a 2 GiB source (S3 download + upload)",
+                    f"{top:.1f} MiB (largest; source {ms['source_bytes'] / 2**30:.2f} GiB)",
+                    top < 64 and ms["source_bytes"] >= 0.99 * 2 * 2**30, f"{64 - top:.0f} MiB headroom"))
+
+mi = R.get("micro")
+if mi:
+    w("## Micro-benchmarks (Google Benchmark, `bench/micro`)\n")
+    w(f"In-process, one thread, median of {mi['reps']} repetitions (cv = stddev/mean), load"
+      f" {mi['load']:.1f} at the start. Each checks its own answer before it counts. Debian's"
+      f" libbenchmark reports itself as a `{mi.get('library_build_type')}` build; that concerns"
+      " the harness, the code measured is hlsforge's RelWithDebInfo (-O2).\n")
+    w("| benchmark | what it is | CPU (median) | wall (median) | cv |")
+    w("| --- | --- | --- | --- | --- |")
+    what = {
+        "WatcherPoll/folder/10000": "one steady poll of a folder bucket of 10,000 known objects (list + stat)",
+        "WatcherPoll/memory/10000": "the same poll on the in-memory store: the watcher's own bookkeeping",
+        "ApiVideoPage/10000": "GET /api/videos' state-store part: page of 50 + total, 10,000 videos, SQLite",
+        "Catalog/distinct_bandwidth/10000": "encode/master.m3u8 for 10,000 videos",
+        "Catalog/same_bandwidth/10000": "the same, every video the same BANDWIDTH (all bumped unique)",
+        "MediaWrite": "write a 2-hour media playlist (3,600 segments)",
+        "MediaParse": "parse it back",
+        "SigV4PutSegment": "SigV4 signature of one segment PUT",
+    }
+    for name, row in mi["rows"].items():
+        u = row["unit"]
+        w(f"| `{name}` | {what.get(name, '')} | {row['cpu_median']:.3g} {u} | {row['real_median']:.3g} {u} |"
+          f" {row.get('cpu_cv', 0) * 100:.1f}% |")
+    w("")
+    poll = mi["rows"].get("WatcherPoll/folder/10000")
+    if poll:
+        cpu_ms = poll["cpu_median"] * {"ns": 1e-6, "us": 1e-3, "ms": 1, "s": 1000}[poll["unit"]]
+        targets.append(("watcher poll CPU ≤ 200 ms with 10,000 objects (the poll alone, micro-benchmark)",
+                        f"{cpu_ms:.1f} ms", cpu_ms <= 200, f"{200 / max(cpu_ms, 0.01):.1f}× under"))
 
 if targets:
     w("## Targets\n")
