@@ -482,20 +482,26 @@ def ladder_profile_with_preset(work, preset):
     return path
 
 
-def bench_presets(work, sources, results, clips, presets):
+def bench_presets(work, sources, results, clips, presets, seconds=10):
     """One encode per x264 preset of the default ladder (nothing else changed): what a slower or
     faster preset buys in SSIM at the same capped bitrates, and what it costs in time. The
     evidence behind the preset the ladder profile uses (no target; 1 repetition)."""
     res = results["presets"] = {}
     for clip in clips:
-        src = sources[clip]
+        src = dict(sources[clip])
+        if src["duration"] > seconds:  # the first `seconds` of the clip, stream copy
+            cut = work / "presets" / f"{clip}-{seconds:g}s.mp4"
+            cut.parent.mkdir(parents=True, exist_ok=True)
+            sh(["ffmpeg", "-v", "error", "-y", "-i", str(src["path"]), "-t", f"{seconds:g}", "-c", "copy",
+                str(cut)])
+            src.update(path=cut, duration=seconds)
         res[clip] = {}
         for preset in presets:
             prof = ladder_profile_with_preset(work, preset)
             out = work / "out" / clip / f"preset-{preset}"
             load = loadavg()
             r = run_hf(str(prof), src, out)
-            r["load"] = load
+            r["load"], r["duration"] = load, src["duration"]
             r["rungs"] = rungs_of("hf_ladder", out)
             for x in r["rungs"]:
                 x["ssim"], x["psnr"] = quality(x["playlist"], src)
