@@ -15,9 +15,9 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "coord/coordinator.h"
 #include "hls/catalog.h"
@@ -32,24 +32,6 @@ namespace hlsforge {
 namespace {
 namespace fs = std::filesystem;
 
-// A scratch folder removed at exit of the benchmark that made it.
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "hlsforge-micro-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 template <typename T>
 T Must(Result<T> r, const char* what) {
   if (!r.ok()) {
@@ -63,7 +45,7 @@ T Must(Result<T> r, const char* what) {
 
 void WatcherPoll(benchmark::State& state, bool folder) {
   const int n = static_cast<int>(state.range(0));
-  Scratch dir;
+  TempDir dir = Must(TempDir::Create({}, "hlsforge-micro-"), "scratch folder");
   auto upload = Must(storage::OpenObjectStore(folder ? "file://" + (dir.path() / "upload").string()
                                                      : "memory://micro-upload-" + std::to_string(n)),
                      "upload store");
@@ -100,7 +82,7 @@ BENCHMARK_CAPTURE(WatcherPoll, memory, false)->Arg(10000)->Unit(benchmark::kMill
 
 void ApiVideoPage(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  Scratch dir;
+  TempDir dir = Must(TempDir::Create({}, "hlsforge-micro-"), "scratch folder");
   auto st = Must(state::OpenStateStore("sqlite://" + (dir.path() / "state.db").string()), "state");
   for (int i = 0; i < n; i++) {
     std::string name = "video" + std::to_string(i) + ".mp4";

@@ -24,14 +24,14 @@ std::string BuildCatalog(const std::vector<CatalogEntry>& entries) {
   std::unordered_set<int64_t> taken;
   // For a wanted value w, every value in [w, resume[w]) is already taken (taken only grows), so
   // the search for the next free one resumes there: the same answer as counting up from w, but
-  // n videos of one bandwidth cost O(n), not O(n^2) (10,000 of them: 194 ms -> ~15 ms in
+  // n videos of one bandwidth cost O(n), not O(n^2) (10,000 of them: 194 ms -> 9 ms in
   // bench/micro, Catalog/same_bandwidth).
   std::unordered_map<int64_t, int64_t> resume;
   for (const CatalogEntry* e : sorted) {
     Variant v;
     // BANDWIDTH 0 is legal but would make every unmeasured video collide at the bottom.
     const int64_t wanted = std::max<int64_t>(e->bandwidth, 1);
-    auto [hint, fresh] = resume.try_emplace(wanted, wanted);
+    auto hint = resume.try_emplace(wanted, wanted).first;
     v.bandwidth = hint->second;
     while (!taken.insert(v.bandwidth).second) ++v.bandwidth;
     hint->second = v.bandwidth + 1;
